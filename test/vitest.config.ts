@@ -1,0 +1,54 @@
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
+import {
+  TEST_AUTH_TOKEN,
+  TEST_BACKEND_TIMEOUT_MS,
+  TEST_BACKEND_TOKEN,
+  TEST_MAX_EVENTS,
+  TEST_RATE_LIMIT,
+  TEST_RETRY_DELAY_SCALE,
+} from "./support/settings.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The worker under test, from source, with the same bindings `npm run dev` and Pulumi give it. */
+const workerProject = (name: string, include: string[], overrides: Partial<LocalSettings> = {}) => ({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      main: "./worker/src/index.ts",
+      miniflare: localWorkerOptions({
+        authToken: TEST_AUTH_TOKEN,
+        backendToken: TEST_BACKEND_TOKEN,
+        backendUrl: inject("backendUrl"),
+        retryDelayScale: TEST_RETRY_DELAY_SCALE,
+        vars: {
+          BACKEND_TIMEOUT_MS: String(TEST_BACKEND_TIMEOUT_MS),
+          MAX_EVENTS_PER_REQUEST: String(TEST_MAX_EVENTS),
+        },
+        ...overrides,
+      }),
+    })),
+  ],
+  test: {
+    name,
+    root,
+    include,
+    globalSetup: ["./test/support/backend-setup.ts"],
+    testTimeout: 30_000,
+    // The worker logs a JSON line per event; show them only for a failing test.
+    silent: "passed-only" as const,
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      workerProject("worker", ["test/worker/**/*.test.ts"]),
+      // Its own runtime, so reaching the limit cannot throttle the other tests.
+      workerProject("rate-limit", ["test/rate-limit/**/*.test.ts"], { dispatchRateLimit: TEST_RATE_LIMIT }),
+      { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },
+    ],
+  },
+});

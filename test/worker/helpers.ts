@@ -1,0 +1,104 @@
+import { env, exports } from "cloudflare:workers";
+import type { Call, Fault } from "../../worker/local/backend-api.ts";
+import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN } from "../support/settings.ts";
+
+export const testEnv = env as unknown as import("../../worker/src/env.ts").Env;
+
+let counter = 0;
+/** A fresh instance id per test, so tests sharing the backend never see each other's calls. */
+export function uid(prefix = "evt"): string {
+  counter += 1;
+  return `${prefix}_${Date.now().toString(36)}_${counter}_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function request(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const token = init.token === undefined ? TEST_AUTH_TOKEN : init.token;
+  if (token !== null) headers.set("authorization", `Bearer ${token}`);
+  return exports.default.fetch(new Request(`https://jobs.test${path}`, { ...init, headers }));
+}
+
+export interface DispatchResponse {
+  ids: string[];
+  instances: { id: string; name: string; status: string }[];
+  errors?: { id: string; error: string }[];
+}
+
+export async function dispatch(events: unknown[], token?: string): Promise<DispatchResponse> {
+  const response = await request("/dispatch", {
+    method: "POST",
+    body: JSON.stringify({ events }),
+    headers: { "content-type": "application/json" },
+    ...(token === undefined ? {} : { token }),
+  });
+  if (response.status !== 200)
+    throw new Error(`dispatch answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+/** A valid envelope item (SDK 0.1.4+). */
+export function envelope(name: string, payload: Record<string, unknown>, id = uid()) {
+  return {
+    id,
+    name,
+    payload,
+    traceId: `trace-${id}`,
+    idempotencyKey: `key-${id}`,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** A valid legacy item (SDK 0.1.x). */
+export function legacy(name: string, data: Record<string, unknown>, id = uid()) {
+  return { id, idempotencyKey: `key-${id}`, event: { name, data } };
+}
+
+export const resetPassword = { email: "ann@example.com", userName: "Ann", otpCode: "123456" };
+
+async function control(path: string, init: RequestInit = {}): Promise<Response> {
+  const response = await fetch(`${testEnv.BACKEND_URL}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TEST_BACKEND_TOKEN}`, "content-type": "application/json" },
+  });
+  if (!response.ok) throw new Error(`backend control ${path}: ${response.status}`);
+  return response;
+}
+
+export const backend = {
+  fault: (fault: Fault) => control("/control/faults", { method: "POST", body: JSON.stringify(fault) }),
+  calls: async (eventId: string): Promise<Call[]> =>
+    ((await (await control(`/control/calls?eventId=${eventId}`)).json()) as { calls: Call[] }).calls,
+  /** Waits until the backend has answered `count` calls for the event. */
+  async waitForCalls(eventId: string, count: number, timeoutMs = 15_000): Promise<Call[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const calls = (await this.calls(eventId)).filter((c) => c.status !== 0);
+      if (calls.length >= count || Date.now() > deadline) return calls;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  },
+};
+
+export interface Status {
+  id: string;
+  name: string;
+  status: string;
+  output?: unknown;
+  error?: string;
+}
+
+const TERMINAL = new Set(["complete", "errored", "terminated"]);
+
+/** Polls `/status/:id` until the instance finishes. */
+export async function settled(id: string, timeoutMs = 20_000): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request(`/status/${id}`);
+    const status = response.status === 200 ? ((await response.json()) as Status) : undefined;
+    if ((status && TERMINAL.has(status.status)) || Date.now() > deadline) {
+      if (!status) throw new Error(`no status for ${id}`);
+      return status;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

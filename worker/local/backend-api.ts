@@ -1,0 +1,23 @@
+/** What the reference backend records and accepts on `/control/*`; import-free so tests in workerd can share it. */
+
+export interface Call {
+  path: string;
+  eventId: string;
+  traceId: string;
+  idempotencyKey: string;
+  tenantId: string | null;
+  authorized: boolean;
+  status: number;
+  at: number;
+}
+
+export interface Fault {
+  /** Matches the path after `/workflows/execute/`, the event id, or both. */
+  path?: string;
+  eventId?: string;
+  status: number;
+  /** How many matching calls fail; absent means every one. */
+  count?: number;
+  latencyMs?: number;
+  retryAfter?: string;
+}

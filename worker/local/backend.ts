@@ -1,0 +1,152 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Call, Fault } from "./backend-api.ts";
+
+export type { Call, Fault };
+
+/**
+ * The reference backend: what a real service behind `/workflows/execute/*` must do. It checks
+ * the bearer token, performs each Idempotency-Key at most once, and can be told to misbehave.
+ * `/control/*` lets tests and drills inject faults and read what happened.
+ */
+
+export interface BackendOptions {
+  token: string;
+  port?: number;
+  host?: string;
+  log?: (line: string) => void;
+}
+
+export interface Backend {
+  url: string;
+  calls: Call[];
+  /** Idempotency-Key → the call that performed it. */
+  executions: Map<string, Call>;
+  close(): Promise<void>;
+}
+
+const PREFIX = "/workflows/execute/";
+
+export async function startBackend(options: BackendOptions): Promise<Backend> {
+  const calls: Call[] = [];
+  const executions = new Map<string, Call>();
+  let faults: Fault[] = [];
+  const expected = digest(`Bearer ${options.token}`);
+  const authorized = (req: IncomingMessage) =>
+    timingSafeEqual(digest(req.headers.authorization ?? ""), expected);
+
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://backend");
+      const body = await readBody(req);
+      if (url.pathname.startsWith("/control/")) {
+        if (!authorized(req)) return send(res, 401, { error: "Unauthorized" });
+        return control(req.method ?? "GET", url, body, res);
+      }
+      if (req.method !== "POST" || !url.pathname.startsWith(PREFIX))
+        return send(res, 404, { error: "Not found" });
+      return await execute(req, url.pathname.slice(PREFIX.length), body, res);
+    } catch (error) {
+      send(res, 500, { error: String(error) });
+    }
+  });
+
+  async function execute(req: IncomingMessage, path: string, body: string, res: ServerResponse) {
+    const header = (name: string) => String(req.headers[name] ?? "");
+    const call: Call = {
+      path,
+      eventId: header("x-workflow-event-id"),
+      traceId: header("x-trace-id"),
+      idempotencyKey: header("idempotency-key"),
+      tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
+      authorized: authorized(req),
+      status: 0,
+      at: Date.now(),
+    };
+    calls.push(call);
+    const finish = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      call.status = status;
+      options.log?.(`${status} ${path} event=${call.eventId} key=${call.idempotencyKey}`);
+      send(res, status, payload, headers);
+    };
+
+    if (!call.authorized) return finish(401, { error: "Unauthorized" });
+    const fault = faults.find(
+      (f) =>
+        (f.path === undefined || f.path === path) &&
+        (f.eventId === undefined || f.eventId === call.eventId) &&
+        f.count !== 0,
+    );
+    if (fault) {
+      if (fault.count !== undefined) fault.count -= 1;
+      if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      // A 2xx fault only adds latency: the work is still performed, once.
+      if (fault.status < 200 || fault.status >= 300) {
+        const headers: Record<string, string> = fault.retryAfter ? { "retry-after": fault.retryAfter } : {};
+        return finish(fault.status, { error: `injected ${fault.status}` }, headers);
+      }
+    }
+    try {
+      JSON.parse(body);
+    } catch {
+      return finish(422, { error: "body is not JSON" });
+    }
+    if (!call.idempotencyKey) return finish(422, { error: "Idempotency-Key is required" });
+    const earlier = executions.get(call.idempotencyKey);
+    if (earlier) return finish(200, { ok: true, duplicate: true });
+    executions.set(call.idempotencyKey, call);
+    return finish(200, { ok: true });
+  }
+
+  function control(method: string, url: URL, body: string, res: ServerResponse) {
+    const route = `${method} ${url.pathname}`;
+    if (route === "GET /control/calls") {
+      const eventId = url.searchParams.get("eventId");
+      return send(res, 200, { calls: calls.filter((c) => eventId === null || c.eventId === eventId) });
+    }
+    if (route === "GET /control/executions") {
+      return send(res, 200, { executions: [...executions.values()] });
+    }
+    if (route === "POST /control/faults") {
+      faults.push(JSON.parse(body) as Fault);
+      return send(res, 201, { faults: faults.length });
+    }
+    if (route === "DELETE /control/faults") {
+      faults = [];
+      return send(res, 200, { faults: 0 });
+    }
+    return send(res, 404, { error: "Not found" });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    calls,
+    executions,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(payload));
+}

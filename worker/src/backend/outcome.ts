@@ -1,0 +1,32 @@
+import { LIMITS, STEP_RETRY } from "../topology.ts";
+
+/** What a backend response means for the event: the decision every retry tier branches on. */
+export type Outcome =
+  | { kind: "done"; status: number }
+  | { kind: "retry"; reason: string; afterMs?: number }
+  | { kind: "dead"; reason: string };
+
+const PERMANENT = new Set([404, 409, 422]);
+
+export function classify(status: number, retryAfter: string | null, detail: string, now: number): Outcome {
+  if (status >= 200 && status < 300) return { kind: "done", status };
+  const reason = `HTTP ${status}${detail ? `: ${bounded(detail)}` : ""}`;
+  if (PERMANENT.has(status)) return { kind: "dead", reason };
+  const afterMs = status === 429 || status === 503 ? retryAfterMs(retryAfter, now) : undefined;
+  return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
+}
+
+/** Retry-After as delta-seconds or an HTTP date; capped so a backend cannot park an event for ever. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), STEP_RETRY.maxRetryAfterMs);
+}
+
+/** Backend text is kept short and on one line: it ends up in errors, statuses and logs. */
+export function bounded(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > LIMITS.errorTextLength ? `${flat.slice(0, LIMITS.errorTextLength)}…` : flat;
+}

@@ -1,0 +1,198 @@
+import * as z from "zod";
+import type { WorkflowKind } from "../topology.ts";
+
+const text = z.string().trim().min(1, "must be a non-empty string");
+const amount = z.union([z.number(), text]);
+const isoDate = z.iso.datetime({ offset: true });
+const lineItems = z.array(z.looseObject({ name: text, price: amount, quantity: z.number() }));
+const notification = z.looseObject({
+  title: text,
+  message: text,
+  type: z.string().optional(),
+  linkUrl: z.string().optional(),
+});
+
+/** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
+const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.looseObject({ tenantId: z.string().optional(), ...shape });
+
+interface EventDefinition {
+  workflow: WorkflowKind;
+  schema: z.ZodType<Record<string, unknown>>;
+  /** Backend paths called in order; defaults to the event name. */
+  steps?: readonly string[];
+}
+
+/** The single routing table: event name → workflow, payload schema and backend steps. */
+export const CATALOG = {
+  "email/reset-password": {
+    workflow: "email",
+    schema: payload({ email: text, userName: text, otpCode: text, tenantName: text.optional() }),
+  },
+  "email/new-account-credentials": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      userName: text,
+      temporaryPassword: text,
+      loginUrl: text,
+      tenantName: text,
+    }),
+  },
+  "email/change-email-verification": {
+    workflow: "email",
+    schema: payload({
+      newEmail: text,
+      oldEmail: text,
+      userName: text,
+      otpCode: text,
+      tenantName: text.optional(),
+    }),
+  },
+  "email/verification": {
+    workflow: "email",
+    schema: payload({ email: text, otpCode: text, tenantName: text.optional() }),
+  },
+  "email/cart-recovery": {
+    workflow: "email",
+    schema: payload({
+      toEmail: text,
+      subject: text,
+      userName: text,
+      cartItems: lineItems,
+      cartTotal: amount,
+      recoveryUrl: text,
+      recoveryToken: text,
+      tenantName: text,
+    }),
+  },
+  "email/invitation": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      inviterName: text,
+      tenantName: text,
+      role: text,
+      invitationUrl: text,
+      expiresAt: isoDate,
+    }),
+  },
+  "email/enrollment-confirmation": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      courseName: text,
+      userName: text,
+      tenantName: text,
+      courseUrl: text.optional(),
+    }),
+  },
+  "email/trial-reminder": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      userName: text,
+      planName: text,
+      planPrice: z.number(),
+      currency: text,
+      daysRemaining: z.number(),
+      billingUrl: text,
+    }),
+  },
+  "email/payment-receipt": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      customerName: text,
+      amount,
+      currency: text,
+      transactionId: text,
+      items: lineItems,
+      tenantName: text,
+    }),
+  },
+  "email/withdrawal-status": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      ownerName: text,
+      amount,
+      currency: text,
+      status: z.enum(["success", "failed", "canceled"]),
+      transactionId: text,
+      tenantName: text,
+    }),
+  },
+  "email/failed-payment-alert": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      adminName: text,
+      customerName: text,
+      amount,
+      currency: text,
+      transactionId: text,
+      tenantName: text,
+      reason: z.string().optional(),
+    }),
+  },
+  "email/refund-confirmation": {
+    workflow: "email",
+    schema: payload({
+      email: text,
+      customerName: text,
+      amount,
+      currency: text,
+      transactionId: text,
+      tenantName: text,
+    }),
+  },
+  "notification/create": {
+    workflow: "notification",
+    schema: payload({ tenantId: text, userId: text, notification }),
+  },
+  "notification/create-for-customer": {
+    workflow: "notification",
+    schema: payload({ tenantId: text, customerId: text, notification }),
+  },
+  "notification/bulk-create": {
+    workflow: "notification",
+    schema: payload({
+      tenantId: text,
+      notification,
+      userIds: z.array(text).optional(),
+      customerIds: z.array(text).optional(),
+    }),
+  },
+  "payment/process-payout": {
+    workflow: "payment",
+    schema: payload({ tenantId: text, transactionId: text, walletId: text, amount, currency: text }),
+    steps: ["payment/validate-payout", "payment/process-payout", "payment/notify-payout-status"],
+  },
+  "whatsapp/send-template": {
+    workflow: "whatsapp",
+    schema: payload({
+      tenantId: text,
+      recipientPhone: text,
+      templateKey: text,
+      triggerEvent: text,
+      variables: z.record(z.string(), z.string()),
+      customerId: text.optional(),
+    }),
+  },
+} as const satisfies Record<string, EventDefinition>;
+
+export type EventName = keyof typeof CATALOG;
+
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(CATALOG, name);
+}
+
+export function definitionOf(name: EventName): EventDefinition {
+  return CATALOG[name];
+}
+
+/** The backend steps an event runs, in order. */
+export function stepsOf(name: EventName): readonly string[] {
+  return definitionOf(name).steps ?? [name];
+}

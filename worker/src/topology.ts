@@ -1,0 +1,78 @@
+/**
+ * Every name and number that the worker, the local runtime, the tests and the
+ * Pulumi program must agree on. Import-free on purpose: both the Workers bundle
+ * and Node read it, and nothing here may pull either runtime in.
+ */
+
+export const WORKER_NAME = "jobs";
+
+export const COMPATIBILITY_DATE = "2026-11-01";
+/** None needed: NonRetryableError messages are preserved by default since 2026-05-14. */
+export const COMPATIBILITY_FLAGS = [] as const;
+
+/** One Workflow per event family. `name` is account-wide: infra suffixes it per stack. */
+export const WORKFLOWS = {
+  email: { binding: "EMAIL_WORKFLOW", className: "EmailWorkflow", name: "jobs-email" },
+  notification: {
+    binding: "NOTIFICATION_WORKFLOW",
+    className: "NotificationWorkflow",
+    name: "jobs-notification",
+  },
+  payment: { binding: "PAYMENT_WORKFLOW", className: "PaymentWorkflow", name: "jobs-payment" },
+  whatsapp: { binding: "WHATSAPP_WORKFLOW", className: "WhatsappWorkflow", name: "jobs-whatsapp" },
+} as const;
+
+export type WorkflowKind = keyof typeof WORKFLOWS;
+export type WorkflowBinding = (typeof WORKFLOWS)[WorkflowKind]["binding"];
+export const WORKFLOW_KINDS = Object.keys(WORKFLOWS) as WorkflowKind[];
+
+export const DATABASE = { binding: "DB", name: "jobs" } as const;
+
+export const RATE_LIMITS = {
+  dispatch: { binding: "DISPATCH_RATE_LIMIT", namespaceId: "1001", limit: 600, period: 60 },
+} as const;
+
+/** Secret bindings. The backend token falls back to the dispatch token when unset. */
+export const SECRETS = {
+  authToken: "AUTH_TOKEN",
+  backendToken: "BACKEND_TOKEN",
+} as const;
+
+/** Plain-text bindings with their defaults (the worker applies these when a var is absent). */
+export const VARS = {
+  BACKEND_URL: "",
+  /** Multiplies every retry delay; 1 in production, smaller only for local runs and tests. */
+  RETRY_DELAY_SCALE: "1",
+  MAX_EVENTS_PER_REQUEST: "1000",
+  BACKEND_TIMEOUT_MS: "30000",
+} as const;
+
+export type VarName = keyof typeof VARS;
+
+export const LIMITS = {
+  /** Request body, counted while streaming. */
+  bodyBytes: 1_048_576,
+  /** Cloudflare's createBatch ceiling per call. */
+  createBatchInstances: 100,
+  /** Cloudflare's 1 MiB RPC ceiling per createBatch call, less headroom for framing. */
+  createBatchBytes: 960 * 1024,
+  /** Furthest a delay may reach. */
+  maxDelayMs: 365 * 24 * 60 * 60 * 1000,
+  instanceIdLength: 100,
+  /** Trace ids and idempotency keys travel in headers. */
+  headerValueLength: 256,
+  eventNameLength: 100,
+  /** Backend error text kept in errors and logs. */
+  errorTextLength: 500,
+} as const;
+
+/** Tier 1: the Workflow step. `limit` counts retries, so 3 means 4 attempts (1 s, 2 s, 4 s apart). */
+export const STEP_RETRY = {
+  limit: 3,
+  delayMs: 1000,
+  backoff: "exponential",
+  /** Wall-clock budget of one attempt; the backend call itself has its own, shorter timeout. */
+  timeoutMs: 2 * 60 * 1000,
+  /** Longest Retry-After honoured as the delay before the next attempt. */
+  maxRetryAfterMs: 60 * 60 * 1000,
+} as const;
