@@ -37,8 +37,8 @@ const workerProject = (name: string, include: string[], overrides: Partial<Local
     include,
     globalSetup: ["./test/support/backend-setup.ts"],
     testTimeout: 30_000,
-    // The worker logs a JSON line per event; show them only for a failing test.
-    silent: "passed-only" as const,
+    // The worker logs a JSON line per event and call; keep warnings and errors only.
+    onConsoleLog: (line: string) => !line.startsWith('{"level":"info"'),
   },
 });
 

@@ -7,8 +7,11 @@
 export const WORKER_NAME = "jobs";
 
 export const COMPATIBILITY_DATE = "2026-11-01";
-/** None needed: NonRetryableError messages are preserved by default since 2026-05-14. */
-export const COMPATIBILITY_FLAGS = [] as const;
+/**
+ * Keeps a NonRetryableError's message in the instance status. The default since 2026-05-14,
+ * but the local Workflows engine runs on an older date and takes only the flags.
+ */
+export const COMPATIBILITY_FLAGS = ["workflows_preserve_non_retryable_error_message"] as const;
 
 /** One Workflow per event family. `name` is account-wide: infra suffixes it per stack. */
 export const WORKFLOWS = {

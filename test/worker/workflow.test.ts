@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { TEST_BACKEND_TIMEOUT_MS, TEST_BACKEND_TOKEN } from "../support/settings.ts";
+import { backend, dispatch, envelope, legacy, request, resetPassword, settled, uid } from "./helpers.ts";
+
+const payout = VALID_PAYLOADS["payment/process-payout"].payload;
+const PAYOUT_STEPS = ["payment/validate-payout", "payment/process-payout", "payment/notify-payout-status"];
+
+describe("backend callback", () => {
+  it("sends every contract header, the raw payload and a per-step idempotency key", async () => {
+    const event = { ...envelope("email/reset-password", { ...resetPassword, tenantId: "  tenant-7 " }) };
+    await dispatch([event]);
+    const [call] = await backend.waitForCalls(event.id, 1);
+    expect(call).toMatchObject({
+      path: "email/reset-password",
+      eventId: event.id,
+      traceId: event.traceId,
+      idempotencyKey: `${event.id}:email/reset-password`,
+      tenantId: "tenant-7",
+      authorized: true,
+      status: 200,
+    });
+  });
+
+  it("omits x-tenant-id when the payload has no string tenant and defaults the trace id to the id", async () => {
+    const event = legacy("email/reset-password", resetPassword);
+    await dispatch([event]);
+    const [call] = await backend.waitForCalls(event.id, 1);
+    expect(call?.tenantId).toBeNull();
+    expect(call?.traceId).toBe(event.id);
+  });
+
+  it("runs the payout's three steps in order, each with its own key", async () => {
+    const event = envelope("payment/process-payout", payout);
+    await dispatch([event]);
+    const status = await settled(event.id);
+    expect(status.status).toBe("complete");
+    const calls = await backend.calls(event.id);
+    expect(calls.map((c) => c.path)).toEqual(PAYOUT_STEPS);
+    expect(calls.map((c) => c.idempotencyKey)).toEqual(PAYOUT_STEPS.map((s) => `${event.id}:${s}`));
+    expect(calls.every((c) => c.tenantId === "t_1" && c.traceId === event.traceId)).toBe(true);
+    expect(status.output).toEqual({
+      status: "delivered",
+      steps: PAYOUT_STEPS.map((step) => ({ step, status: 200 })),
+    });
+  });
+
+  it("authenticates to the backend with the backend token", async () => {
+    // The reference backend only accepts TEST_BACKEND_TOKEN, not the dispatch token.
+    expect(TEST_BACKEND_TOKEN).not.toBe("");
+    const event = envelope("email/reset-password", resetPassword);
+    await dispatch([event]);
+    expect((await backend.waitForCalls(event.id, 1))[0]?.authorized).toBe(true);
+  });
+});
+
+describe("step retries", () => {
+  it("retries transient failures and completes", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 500, count: 2 });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const calls = await backend.calls(event.id);
+    expect(calls.map((c) => c.status)).toEqual([500, 500, 200]);
+    expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
+  });
+
+  it("gives up after 4 attempts (limit 3) with the last error", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 502 });
+    await dispatch([event]);
+    const status = await settled(event.id);
+    expect(status.status).toBe("errored");
+    expect(status.error).toMatch(/email\/reset-password failed: HTTP 502/);
+    expect(await backend.calls(event.id)).toHaveLength(4);
+  });
+
+  it.each([404, 409, 422])("stops after one call on a permanent %i", async (code) => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: code });
+    await dispatch([event]);
+    const status = await settled(event.id);
+    expect(status.status).toBe("errored");
+    expect(status.error).toMatch(new RegExp(`failed permanently: HTTP ${code}`));
+    expect(await backend.calls(event.id)).toHaveLength(1);
+  });
+
+  it("does not repeat a finished payout step when a later one is retried", async () => {
+    const event = envelope("payment/process-payout", payout);
+    await backend.fault({ eventId: event.id, path: "payment/process-payout", status: 503, count: 1 });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const calls = await backend.calls(event.id);
+    expect(calls.map((c) => `${c.path} ${c.status}`)).toEqual([
+      "payment/validate-payout 200",
+      "payment/process-payout 503",
+      "payment/process-payout 200",
+      "payment/notify-payout-status 200",
+    ]);
+  });
+
+  it("waits at least the Retry-After the backend asked for", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 503, count: 1, retryAfter: "2" });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const [first, second] = await backend.calls(event.id);
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("retries a call that times out, and the backend performs it once", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({
+      eventId: event.id,
+      status: 200,
+      count: 1,
+      latencyMs: TEST_BACKEND_TIMEOUT_MS + 500,
+    });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const calls = await backend.waitForCalls(event.id, 2);
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
+  });
+});
+
+describe("delays", () => {
+  it("holds a legacy delayMs event until its time and reports it scheduled", async () => {
+    const event = { ...legacy("email/reset-password", resetPassword), delayMs: 1500 };
+    const sent = Date.now();
+    const result = await dispatch([event]);
+    expect(result.instances[0]?.status).toBe("scheduled");
+    const [call] = await backend.waitForCalls(event.id, 1);
+    expect((call?.at ?? 0) - sent).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("holds an envelope until scheduledAt", async () => {
+    const at = Date.now() + 1500;
+    const event = {
+      ...envelope("email/reset-password", resetPassword),
+      scheduledAt: new Date(at).toISOString(),
+    };
+    expect((await dispatch([event])).instances[0]?.status).toBe("scheduled");
+    const [call] = await backend.waitForCalls(event.id, 1);
+    expect(call?.at ?? 0).toBeGreaterThanOrEqual(at);
+  });
+
+  it("runs a past scheduledAt now", async () => {
+    const event = { ...envelope("email/reset-password", resetPassword), scheduledAt: "2020-01-01T00:00:00Z" };
+    expect((await dispatch([event])).instances[0]?.status).toBe("queued");
+    expect(await backend.waitForCalls(event.id, 1)).toHaveLength(1);
+  });
+
+  it.each([
+    ["a delay over 365 days", { delayMs: 366 * 86_400_000 }],
+    ["a negative delay", { delayMs: -1 }],
+    ["a fractional delay", { delayMs: 1.5 }],
+  ])("rejects %s", async (_, extra) => {
+    const event = { ...legacy("email/reset-password", resetPassword), ...extra };
+    const result = await dispatch([event]);
+    expect(result.errors?.[0]?.error).toMatch(/^Invalid event structure: delayMs/);
+  });
+
+  it("rejects a scheduledAt over 365 days ahead", async () => {
+    const far = new Date(Date.now() + 366 * 86_400_000).toISOString();
+    const event = { ...envelope("email/reset-password", resetPassword), scheduledAt: far };
+    expect((await dispatch([event])).errors?.[0]?.error).toMatch(/365 days/);
+  });
+});
+
+describe("GET /status/:id", () => {
+  it("reports a finished event with and without its name", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await dispatch([event]);
+    await settled(event.id);
+    for (const query of ["", "?name=email/reset-password"]) {
+      const response = await request(`/status/${event.id}${query}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        id: event.id,
+        name: "email/reset-password",
+        status: "complete",
+        output: { status: "delivered", steps: [{ step: "email/reset-password", status: 200 }] },
+      });
+    }
+  });
+
+  it("answers 404 for an unknown id or event name", async () => {
+    expect((await request(`/status/${uid()}`)).status).toBe(404);
+    expect((await request(`/status/${uid()}?name=nope/nothing`)).status).toBe(404);
+    expect((await request("/status/..%2Fsecret")).status).toBe(404);
+  });
+});
