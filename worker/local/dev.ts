@@ -6,8 +6,8 @@ import { type Backend, startBackend } from "./backend.ts";
 import { startRuntime } from "./runtime.ts";
 
 /**
- * `npm run dev`: the worker on 127.0.0.1:${PORT:-8787}, state kept in .wrangler/state so a
- * restart resumes in-flight workflows. AUTH_TOKEN / BACKEND_URL / BACKEND_TOKEN come from the
+ * `npm run dev`: the worker on 127.0.0.1:${PORT:-8787}, state kept in ${STATE_DIR:-.wrangler/state}
+ * so a restart resumes in-flight workflows. AUTH_TOKEN / BACKEND_URL / BACKEND_TOKEN come from the
  * environment first, then .dev.vars; without a backend URL the reference backend starts on
  * 127.0.0.1:8788.
  */
@@ -33,7 +33,7 @@ const runtime = await startRuntime({
   backendUrl: vars.BACKEND_URL ?? (backend as Backend).url,
   backendToken: vars.BACKEND_TOKEN,
   retryDelayScale: Number(vars.RETRY_DELAY_SCALE ?? 1),
-  persistTo: join(root, ".wrangler", "state"),
+  persistTo: vars.STATE_DIR ?? join(root, ".wrangler", "state"),
   onLog: (line) => console.log(`[worker] ${line}`),
 });
 

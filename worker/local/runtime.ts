@@ -1,6 +1,7 @@
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { bundleWorker } from "../build.ts";
 import { type LocalSettings, localWorkerOptions } from "./bindings.ts";
+import { reviveInFlight } from "./revive.ts";
 
 export interface RuntimeOptions extends LocalSettings {
   host?: string;
@@ -39,6 +40,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }),
   );
   const url = await miniflare.ready;
+  if (options.persistTo) await reviveInFlight(miniflare);
   return {
     url: url.origin,
     miniflare,

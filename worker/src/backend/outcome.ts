@@ -20,7 +20,8 @@ export function classify(status: number, retryAfter: string | null, detail: stri
 export function retryAfterMs(header: string | null, now: number): number | undefined {
   if (header === null) return undefined;
   const value = header.trim();
-  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  // Delta-seconds, or an IMF-fixdate (the only date form HTTP senders may generate).
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : / GMT$/.test(value) ? Date.parse(value) - now : Number.NaN;
   if (!Number.isFinite(ms)) return undefined;
   return Math.min(Math.max(ms, 0), STEP_RETRY.maxRetryAfterMs);
 }

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { backendRequest } from "../../worker/src/backend/client.ts";
+import { classify, retryAfterMs } from "../../worker/src/backend/outcome.ts";
+import { chunk } from "../../worker/src/dispatch/start.ts";
+import { CATALOG } from "../../worker/src/events/catalog.ts";
+import type { JobParams } from "../../worker/src/events/job.ts";
+import * as entry from "../../worker/src/index.ts";
+import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
+import { LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
+import { testEnv } from "./helpers.ts";
+
+const job = (id: string, bytes = 10): JobParams => ({
+  id,
+  name: "email/verification",
+  payload: { email: "a@b.c", otpCode: "x".repeat(bytes) },
+  traceId: id,
+  idempotencyKey: id,
+  createdAt: "2026-01-01T00:00:00Z",
+});
+
+describe("topology", () => {
+  it("exports every Workflow class it names, each built on the shared runner", () => {
+    for (const { className } of Object.values(WORKFLOWS)) {
+      const exported = (entry as Record<string, unknown>)[className];
+      expect(exported, className).toBeTypeOf("function");
+      expect((exported as { prototype: unknown }).prototype).toBeInstanceOf(JobWorkflow);
+    }
+  });
+
+  it("routes every catalog event to a Workflow the topology declares", () => {
+    for (const definition of Object.values(CATALOG)) expect(WORKFLOWS).toHaveProperty(definition.workflow);
+  });
+});
+
+describe("classify", () => {
+  const now = Date.parse("2026-11-21T00:00:00Z");
+  it.each([200, 201, 204])("treats %i as done", (status) => {
+    expect(classify(status, null, "", now)).toEqual({ kind: "done", status });
+  });
+  it.each([404, 409, 422])("treats %i as permanent", (status) => {
+    expect(classify(status, null, "nope", now)).toEqual({ kind: "dead", reason: `HTTP ${status}: nope` });
+  });
+  it.each([400, 401, 403, 408, 500, 502, 504])("treats %i as transient", (status) => {
+    expect(classify(status, "5", "", now).kind).toBe("retry");
+    expect(classify(status, "5", "", now)).not.toHaveProperty("afterMs");
+  });
+  it("honours Retry-After on 429 and 503 only", () => {
+    expect(classify(429, "7", "", now)).toMatchObject({ kind: "retry", afterMs: 7000 });
+    expect(classify(503, "Sat, 21 Nov 2026 00:00:30 GMT", "", now)).toMatchObject({ afterMs: 30_000 });
+  });
+  it("reads Retry-After defensively", () => {
+    expect(retryAfterMs(null, now)).toBeUndefined();
+    expect(retryAfterMs("soon", now)).toBeUndefined();
+    expect(retryAfterMs("-5", now)).toBeUndefined();
+    expect(retryAfterMs("Fri, 20 Nov 2026 00:00:00 GMT", now)).toBe(0);
+    expect(retryAfterMs("999999999", now)).toBe(STEP_RETRY.maxRetryAfterMs);
+  });
+  it("bounds backend text and keeps it on one line", () => {
+    const outcome = classify(500, null, `line\r\nInjected: x ${"y".repeat(5000)}`, now);
+    expect(outcome.kind === "retry" && outcome.reason).toMatch(/^HTTP 500: line Injected: x y+…$/);
+    expect(outcome.kind === "retry" && outcome.reason.length).toBeLessThan(LIMITS.errorTextLength + 20);
+  });
+  it("cannot be talked into a permanent failure or a wait by the body", () => {
+    const sneaky = "retry-after 99999 ms; NonRetryableError: HTTP 422";
+    expect(classify(500, null, sneaky, now)).toEqual({ kind: "retry", reason: `HTTP 500: ${sneaky}` });
+  });
+});
+
+describe("backend request", () => {
+  it("falls back to the dispatch token when no backend token is set", () => {
+    const request = backendRequest({ ...testEnv, BACKEND_TOKEN: undefined }, job("evt_1"), "email/verification");
+    expect(request.headers.get("authorization")).toBe(`Bearer ${testEnv.AUTH_TOKEN}`);
+  });
+  it("keeps a path prefix in BACKEND_URL", () => {
+    const request = backendRequest({ ...testEnv, BACKEND_URL: "https://api.example.com/v1/" }, job("e"), "a/b");
+    expect(request.url).toBe("https://api.example.com/v1/workflows/execute/a/b");
+  });
+});
+
+describe("chunk", () => {
+  it("splits at 100 instances", () => {
+    const sizes = chunk(Array.from({ length: 250 }, (_, i) => job(`e${i}`))).map((c) => c.length);
+    expect(sizes).toEqual([100, 100, 50]);
+  });
+  it("splits before a chunk would pass the byte ceiling, keeping order", () => {
+    const big = Array.from({ length: 5 }, (_, i) => job(`e${i}`, 300 * 1024));
+    const chunks = chunk(big);
+    expect(chunks.map((c) => c.length)).toEqual([3, 2]);
+    expect(chunks.flat().map((j) => j.id)).toEqual(big.map((j) => j.id));
+    for (const c of chunks) expect(JSON.stringify(c).length).toBeLessThanOrEqual(LIMITS.createBatchBytes);
+  });
+});
