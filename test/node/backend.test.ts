@@ -25,7 +25,10 @@ const control = (path: string, init: RequestInit = {}) =>
 describe("reference backend", () => {
   it("rejects a wrong token and records the attempt", async () => {
     expect((await execute("email/x", "k-auth", { token: "nope", eventId: "evt_auth" })).status).toBe(401);
-    expect(backend.calls.find((c) => c.eventId === "evt_auth")).toMatchObject({ authorized: false, status: 401 });
+    expect(backend.calls.find((c) => c.eventId === "evt_auth")).toMatchObject({
+      authorized: false,
+      status: 401,
+    });
     expect((await fetch(`${backend.url}/control/calls`)).status).toBe(401);
   });
 
@@ -43,7 +46,10 @@ describe("reference backend", () => {
   });
 
   it("fails by event id for a number of calls, then recovers", async () => {
-    await control("faults", { method: "POST", body: JSON.stringify({ eventId: "evt_f", status: 503, count: 2, retryAfter: "3" }) });
+    await control("faults", {
+      method: "POST",
+      body: JSON.stringify({ eventId: "evt_f", status: 503, count: 2, retryAfter: "3" }),
+    });
     const a = await execute("email/x", "k-f", { eventId: "evt_f" });
     expect(a.status).toBe(503);
     expect(a.headers.get("retry-after")).toBe("3");
@@ -53,7 +59,10 @@ describe("reference backend", () => {
   });
 
   it("fails by path and adds latency", async () => {
-    await control("faults", { method: "POST", body: JSON.stringify({ path: "slow/path", status: 200, latencyMs: 200, count: 1 }) });
+    await control("faults", {
+      method: "POST",
+      body: JSON.stringify({ path: "slow/path", status: 200, latencyMs: 200, count: 1 }),
+    });
     const started = Date.now();
     expect((await execute("slow/path", "k-slow")).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);

@@ -17,7 +17,8 @@ afterAll(async () => {
   await rm(state, { recursive: true, force: true });
 });
 
-const start = () => startRuntime({ authToken: token, backendUrl: backend.url, persistTo: state, onLog: () => {} });
+const start = () =>
+  startRuntime({ authToken: token, backendUrl: backend.url, persistTo: state, onLog: () => {} });
 
 const waitFor = async (check: () => boolean, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs;
@@ -27,7 +28,12 @@ const waitFor = async (check: () => boolean, timeoutMs: number) => {
 
 it("resumes an in-flight workflow after a restart on the same state", async () => {
   const id = `evt_restart_${Date.now()}`;
-  const event = { id, idempotencyKey: "k", delayMs: 3000, event: { name: "email/verification", data: { email: "a@b.c", otpCode: "1" } } };
+  const event = {
+    id,
+    idempotencyKey: "k",
+    delayMs: 3000,
+    event: { name: "email/verification", data: { email: "a@b.c", otpCode: "1" } },
+  };
 
   const sent = Date.now();
   const first = await start();
@@ -42,7 +48,9 @@ it("resumes an in-flight workflow after a restart on the same state", async () =
 
   const second = await start();
   try {
-    expect(await waitFor(() => backend.calls.some((c) => c.eventId === id && c.status === 200), 20_000)).toBe(true);
+    expect(await waitFor(() => backend.calls.some((c) => c.eventId === id && c.status === 200), 20_000)).toBe(
+      true,
+    );
     // Resumed, not restarted early: the delay still ends when it was due.
     expect((backend.calls.find((c) => c.eventId === id)?.at ?? 0) - sent).toBeGreaterThanOrEqual(3000);
     // The receipt survived too: the same batch again starts nothing.

@@ -5,8 +5,8 @@ import { chunk } from "../../worker/src/dispatch/start.ts";
 import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
-import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
 import { LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
+import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
 import { testEnv } from "./helpers.ts";
 
 const job = (id: string, bytes = 10): JobParams => ({
@@ -68,11 +68,19 @@ describe("classify", () => {
 
 describe("backend request", () => {
   it("falls back to the dispatch token when no backend token is set", () => {
-    const request = backendRequest({ ...testEnv, BACKEND_TOKEN: undefined }, job("evt_1"), "email/verification");
+    const request = backendRequest(
+      { ...testEnv, BACKEND_TOKEN: undefined },
+      job("evt_1"),
+      "email/verification",
+    );
     expect(request.headers.get("authorization")).toBe(`Bearer ${testEnv.AUTH_TOKEN}`);
   });
   it("keeps a path prefix in BACKEND_URL", () => {
-    const request = backendRequest({ ...testEnv, BACKEND_URL: "https://api.example.com/v1/" }, job("e"), "a/b");
+    const request = backendRequest(
+      { ...testEnv, BACKEND_URL: "https://api.example.com/v1/" },
+      job("e"),
+      "a/b",
+    );
     expect(request.url).toBe("https://api.example.com/v1/workflows/execute/a/b");
   });
 });

@@ -67,7 +67,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     calls.push(call);
     const finish = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       call.status = status;
-      options.log?.(`${status} ${path} event=${call.eventId} key=${call.idempotencyKey}`);
+      const tenant = call.tenantId === null ? "" : ` tenant=${call.tenantId}`;
+      const auth = call.authorized ? "ok" : "rejected";
+      options.log?.(
+        `${status} POST ${PREFIX}${path} event=${call.eventId} trace=${call.traceId} key=${call.idempotencyKey}${tenant} auth=${auth}`,
+      );
       send(res, status, payload, headers);
     };
 

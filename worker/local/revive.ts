@@ -24,8 +24,11 @@ export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
   const env = await miniflare.getBindings<Bindings>();
   let rows: { id: string; name: string }[];
   try {
-    rows = (await env[DATABASE.binding].prepare("SELECT id, name FROM dispatch_receipts").all<{ id: string; name: string }>())
-      .results;
+    rows = (
+      await env[DATABASE.binding]
+        .prepare("SELECT id, name FROM dispatch_receipts")
+        .all<{ id: string; name: string }>()
+    ).results;
   } catch {
     return 0; // A fresh state has no receipts table yet.
   }

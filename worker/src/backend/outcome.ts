@@ -21,7 +21,11 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   if (header === null) return undefined;
   const value = header.trim();
   // Delta-seconds, or an IMF-fixdate (the only date form HTTP senders may generate).
-  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : / GMT$/.test(value) ? Date.parse(value) - now : Number.NaN;
+  const ms = /^\d+$/.test(value)
+    ? Number(value) * 1000
+    : / GMT$/.test(value)
+      ? Date.parse(value) - now
+      : Number.NaN;
   if (!Number.isFinite(ms)) return undefined;
   return Math.min(Math.max(ms, 0), STEP_RETRY.maxRetryAfterMs);
 }
