@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CATALOG, type EventName } from "../../worker/src/events/catalog.ts";
 import { CLAIM_LEASE_MS } from "../../worker/src/store/receipts.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
-import { backend, dispatch, envelope, legacy, resetPassword, settled, testEnv, uid } from "./helpers.ts";
+import { backend, dispatch, envelope, legacy, resetPassword, settled, testEnv } from "./helpers.ts";
 
 const events = Object.keys(CATALOG) as EventName[];
 

@@ -12,6 +12,16 @@ const notification = z.looseObject({
   linkUrl: z.string().optional(),
 });
 
+/** The fields every payment email shares. */
+const charge = {
+  email: text,
+  customerName: text,
+  amount,
+  currency: text,
+  transactionId: text,
+  tenantName: text,
+};
+
 /** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
 const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.looseObject({ tenantId: z.string().optional(), ...shape });
@@ -101,15 +111,7 @@ export const CATALOG = {
   },
   "email/payment-receipt": {
     workflow: "email",
-    schema: payload({
-      email: text,
-      customerName: text,
-      amount,
-      currency: text,
-      transactionId: text,
-      items: lineItems,
-      tenantName: text,
-    }),
+    schema: payload({ ...charge, items: lineItems }),
   },
   "email/withdrawal-status": {
     workflow: "email",
@@ -125,27 +127,11 @@ export const CATALOG = {
   },
   "email/failed-payment-alert": {
     workflow: "email",
-    schema: payload({
-      email: text,
-      adminName: text,
-      customerName: text,
-      amount,
-      currency: text,
-      transactionId: text,
-      tenantName: text,
-      reason: z.string().optional(),
-    }),
+    schema: payload({ ...charge, adminName: text, reason: z.string().optional() }),
   },
   "email/refund-confirmation": {
     workflow: "email",
-    schema: payload({
-      email: text,
-      customerName: text,
-      amount,
-      currency: text,
-      transactionId: text,
-      tenantName: text,
-    }),
+    schema: payload(charge),
   },
   "notification/create": {
     workflow: "notification",
