@@ -1,46 +1,41 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseEnv } from "node:util";
 import { type Backend, startBackend } from "./backend.ts";
+import { devSettings } from "./dev-settings.ts";
 import { startRuntime } from "./runtime.ts";
 
 /**
  * `npm run dev`: the worker on 127.0.0.1:${PORT:-8787}, state kept in ${STATE_DIR:-.wrangler/state}
- * so a restart resumes in-flight workflows. AUTH_TOKEN / BACKEND_URL / BACKEND_TOKEN come from the
- * environment first, then .dev.vars; without a backend URL the reference backend starts on
- * 127.0.0.1:8788.
+ * so a restart resumes in-flight workflows. Without BACKEND_URL the reference backend starts on
+ * 127.0.0.1:${BACKEND_PORT:-8788}.
  */
 const root = join(import.meta.dirname, "..", "..");
 const file = join(root, ".dev.vars");
-const vars = { ...(existsSync(file) ? parseEnv(readFileSync(file, "utf8")) : {}), ...process.env };
-
-const port = Number(vars.PORT ?? 8787);
-const authToken = vars.AUTH_TOKEN ?? `dev-${randomBytes(12).toString("hex")}`;
-const backendToken = vars.BACKEND_TOKEN || authToken;
+const settings = devSettings(process.env, existsSync(file) ? readFileSync(file, "utf8") : "");
 
 let backend: Backend | undefined;
-if (!vars.BACKEND_URL) {
+if (!settings.backendUrl) {
   backend = await startBackend({
-    token: backendToken,
-    port: Number(vars.BACKEND_PORT ?? 8788),
+    token: settings.backendToken ?? settings.authToken,
+    port: settings.backendPort,
     log: (line) => console.log(`[backend] ${line}`),
   });
 }
 const runtime = await startRuntime({
-  port,
-  authToken,
-  backendUrl: vars.BACKEND_URL ?? (backend as Backend).url,
-  backendToken: vars.BACKEND_TOKEN,
-  retryDelayScale: Number(vars.RETRY_DELAY_SCALE ?? 1),
-  persistTo: vars.STATE_DIR ?? join(root, ".wrangler", "state"),
+  port: settings.port,
+  authToken: settings.authToken,
+  backendUrl: settings.backendUrl ?? (backend as Backend).url,
+  backendToken: settings.backendToken,
+  retryDelayScale: settings.retryDelayScale,
+  persistTo: settings.stateDir ?? join(root, ".wrangler", "state"),
   onLog: (line) => console.log(`[worker] ${line}`),
 });
 
 console.log(`worker   ${runtime.url}`);
-console.log(`backend  ${vars.BACKEND_URL ?? `${backend?.url} (reference backend)`}`);
-if (!vars.AUTH_TOKEN)
-  console.log(`token    ${authToken}   (development token; set AUTH_TOKEN to choose one)`);
+console.log(`backend  ${settings.backendUrl ?? `${backend?.url} (reference backend)`}`);
+if (settings.generatedToken) {
+  console.log(`token    ${settings.authToken}   (development token; set AUTH_TOKEN to choose one)`);
+}
 
 let stopping = false;
 async function stop(signal: string) {

@@ -1,0 +1,31 @@
+import { randomBytes } from "node:crypto";
+import { parseEnv } from "node:util";
+
+export interface DevSettings {
+  port: number;
+  backendPort: number;
+  authToken: string;
+  /** True when the token was made up here and must be shown to the developer. */
+  generatedToken: boolean;
+  backendUrl?: string;
+  backendToken?: string;
+  retryDelayScale: number;
+  stateDir?: string;
+}
+
+/** Settings for `npm run dev`: a non-empty environment variable wins over `.dev.vars`. */
+export function devSettings(environment: NodeJS.ProcessEnv, devVars = ""): DevSettings {
+  const file: Record<string, string | undefined> = parseEnv(devVars);
+  const given = (name: string) => environment[name] || file[name] || undefined;
+  const authToken = given("AUTH_TOKEN");
+  return {
+    port: Number(given("PORT") ?? 8787),
+    backendPort: Number(given("BACKEND_PORT") ?? 8788),
+    authToken: authToken ?? `dev-${randomBytes(12).toString("hex")}`,
+    generatedToken: authToken === undefined,
+    backendUrl: given("BACKEND_URL"),
+    backendToken: given("BACKEND_TOKEN"),
+    retryDelayScale: Number(given("RETRY_DELAY_SCALE") ?? 1),
+    stateDir: given("STATE_DIR"),
+  };
+}
