@@ -8,6 +8,7 @@ import {
   TEST_BACKEND_TOKEN,
   TEST_MAX_EVENTS,
   TEST_RATE_LIMIT,
+  TEST_RECOVERY_MAX_RETRIES,
   TEST_RETRY_DELAY_SCALE,
 } from "./support/settings.ts";
 
@@ -23,6 +24,7 @@ const workerProject = (name: string, include: string[], overrides: Partial<Local
         backendToken: TEST_BACKEND_TOKEN,
         backendUrl: inject("backendUrl"),
         retryDelayScale: TEST_RETRY_DELAY_SCALE,
+        recoveryMaxRetries: TEST_RECOVERY_MAX_RETRIES,
         vars: {
           BACKEND_TIMEOUT_MS: String(TEST_BACKEND_TIMEOUT_MS),
           MAX_EVENTS_PER_REQUEST: String(TEST_MAX_EVENTS),

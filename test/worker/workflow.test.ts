@@ -65,14 +65,20 @@ describe("step retries", () => {
     expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
   });
 
-  it("gives up after 4 attempts (limit 3) with the last error", async () => {
+  it("hands over to the recovery queue after 4 attempts (limit 3), reporting it honestly", async () => {
     const event = envelope("email/reset-password", resetPassword);
-    await backend.fault({ eventId: event.id, status: 502 });
+    await backend.fault({ eventId: event.id, status: 502, count: 4 });
     await dispatch([event]);
     const status = await settled(event.id);
-    expect(status.status).toBe("errored");
-    expect(status.error).toMatch(/email\/reset-password failed: HTTP 502/);
-    expect(await backend.calls(event.id)).toHaveLength(4);
+    expect(status.status).toBe("complete");
+    expect(status.output).toEqual({
+      status: "queued_for_retry",
+      steps: [],
+      failedStep: "email/reset-password",
+    });
+    expect(status).toMatchObject({ recovery: { status: "retrying", failedStep: "email/reset-password" } });
+    expect((status as { recovery?: { lastError: string } }).recovery?.lastError).toMatch(/failed: HTTP 502/);
+    expect((await backend.calls(event.id)).slice(0, 4).map((c) => c.status)).toEqual([502, 502, 502, 502]);
   });
 
   it.each([404, 409, 422])("stops after one call on a permanent %i", async (code) => {

@@ -2,7 +2,9 @@ import {
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
   DATABASE,
+  QUEUES,
   RATE_LIMITS,
+  RETENTION,
   SECRETS,
   VARS,
   WORKER_NAME,
@@ -16,6 +18,8 @@ export interface LocalSettings {
   retryDelayScale?: number;
   /** Overrides of the topology's rate limit, for tests that must reach it. */
   dispatchRateLimit?: number;
+  /** Overrides of the recovery consumer, for tests that must exhaust it quickly. */
+  recoveryMaxRetries?: number;
   vars?: Partial<Record<keyof typeof VARS, string>>;
 }
 
@@ -25,6 +29,15 @@ export interface LocalSettings {
  */
 export function localWorkerOptions(settings: LocalSettings) {
   const limit = RATE_LIMITS.dispatch;
+  const scale = settings.retryDelayScale ?? 1;
+  // RETRY_DELAY_SCALE shortens queue timings too, so recovery can be watched in seconds.
+  const consumer = (c: (typeof QUEUES)[keyof typeof QUEUES]["consumer"], deadLetterQueue?: string) => ({
+    maxBatchSize: c.maxBatchSize,
+    maxBatchTimeout: Math.min(c.maxBatchTimeoutSeconds, Math.max(0.05, c.maxBatchTimeoutSeconds * scale)),
+    maxRetries: c.maxRetries,
+    retryDelay: Math.round(c.retryDelaySeconds * scale),
+    ...(deadLetterQueue ? { deadLetterQueue } : {}),
+  });
   return {
     name: WORKER_NAME,
     compatibilityDate: COMPATIBILITY_DATE,
@@ -33,6 +46,15 @@ export function localWorkerOptions(settings: LocalSettings) {
       Object.values(WORKFLOWS).map((w) => [w.binding, { name: w.name, className: w.className }]),
     ),
     d1Databases: { [DATABASE.binding]: DATABASE.name },
+    queueProducers: { [QUEUES.recovery.binding]: { queueName: QUEUES.recovery.name } },
+    queueConsumers: {
+      [QUEUES.recovery.name]: {
+        ...consumer(QUEUES.recovery.consumer, QUEUES.deadLetter.name),
+        ...(settings.recoveryMaxRetries === undefined ? {} : { maxRetries: settings.recoveryMaxRetries }),
+      },
+      [QUEUES.deadLetter.name]: consumer(QUEUES.deadLetter.consumer),
+    },
+    cronTriggers: [RETENTION.cron],
     ratelimits: {
       [limit.binding]: {
         namespace_id: limit.namespaceId,
@@ -43,7 +65,7 @@ export function localWorkerOptions(settings: LocalSettings) {
       ...VARS,
       ...settings.vars,
       BACKEND_URL: settings.backendUrl,
-      RETRY_DELAY_SCALE: String(settings.retryDelayScale ?? 1),
+      RETRY_DELAY_SCALE: String(scale),
       [SECRETS.authToken]: settings.authToken,
       ...(settings.backendToken ? { [SECRETS.backendToken]: settings.backendToken } : {}),
     },

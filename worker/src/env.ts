@@ -1,13 +1,16 @@
 import type { JobParams } from "./events/job.ts";
-import type { DATABASE, RATE_LIMITS, SECRETS, VarName, WorkflowBinding } from "./topology.ts";
+import type { RecoveryMessage } from "./recovery/message.ts";
+import type { DATABASE, QUEUES, RATE_LIMITS, SECRETS, VarName, WorkflowBinding } from "./topology.ts";
 
 type Secrets = { [K in (typeof SECRETS)[keyof typeof SECRETS]]?: string };
 type Vars = { [K in VarName]?: string };
 type Workflows = { [K in WorkflowBinding]: Workflow<JobParams> };
+type Queues = { [K in (typeof QUEUES)["recovery"]["binding"]]: Queue<RecoveryMessage> };
 type RateLimits = { [K in (typeof RATE_LIMITS)[keyof typeof RATE_LIMITS]["binding"]]: RateLimit };
 
 /** The worker's bindings, derived from the topology so a rename cannot drift. */
 export type Env = Workflows &
+  Queues &
   RateLimits &
   Secrets &
   Vars & { [K in (typeof DATABASE)["binding"]]: D1Database };

@@ -31,6 +31,36 @@ export const WORKFLOW_KINDS = Object.keys(WORKFLOWS) as WorkflowKind[];
 
 export const DATABASE = { binding: "DB", name: "jobs" } as const;
 
+/**
+ * Tier 2 and 3. A workflow that gives up sends a pointer to the recovery queue; after
+ * `maxRetries` failed deliveries the queue moves it to the dead-letter queue. Every consumer
+ * field is set explicitly: local defaults differ from production's.
+ */
+export const QUEUES = {
+  recovery: {
+    binding: "RECOVERY_QUEUE",
+    name: "jobs-recovery",
+    consumer: { maxBatchSize: 10, maxBatchTimeoutSeconds: 30, maxRetries: 10, retryDelaySeconds: 60 },
+  },
+  /** Its consumer only marks events dead in D1; it retries for hours before giving up. */
+  deadLetter: {
+    name: "jobs-dead-letter",
+    consumer: { maxBatchSize: 10, maxBatchTimeoutSeconds: 30, maxRetries: 100, retryDelaySeconds: 300 },
+  },
+} as const;
+
+export const RECOVERY = {
+  /** Delay of the first recovery attempt after the workflow gave up. */
+  firstDelaySeconds: 60,
+  /** Delay after failed delivery n (1-based); the last one repeats. */
+  ladderSeconds: [60, 300, 900, 1800, 2700, 3600, 5400, 7200],
+  /** Cloudflare's ceiling for a message delay. */
+  maxDelaySeconds: 86_400,
+} as const;
+
+/** Retention sweep: delivered and discarded failures and old receipts; dead ones stay. */
+export const RETENTION = { cron: "17 * * * *", defaultDays: 7 } as const;
+
 export const RATE_LIMITS = {
   dispatch: { binding: "DISPATCH_RATE_LIMIT", namespaceId: "1001", limit: 600, period: 60 },
 } as const;
@@ -48,6 +78,10 @@ export const VARS = {
   RETRY_DELAY_SCALE: "1",
   MAX_EVENTS_PER_REQUEST: "1000",
   BACKEND_TIMEOUT_MS: "30000",
+  RETENTION_DAYS: String(RETENTION.defaultDays),
+  /** Actual queue names (suffixed per stack); the operator API reports them. */
+  RECOVERY_QUEUE_NAME: QUEUES.recovery.name,
+  DEAD_LETTER_QUEUE_NAME: QUEUES.deadLetter.name,
 } as const;
 
 export type VarName = keyof typeof VARS;

@@ -4,12 +4,14 @@ import { dispatch } from "../dispatch/dispatch.ts";
 import { isEventName } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { log } from "../log.ts";
+import { loadFailed } from "../store/failed-events.ts";
 import { receiptName } from "../store/receipts.ts";
 import { LIMITS, VARS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
 import { type AppContext, rateLimit, requireBearer } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { HttpError } from "./errors.ts";
+import { failedEvents } from "./failed-events.ts";
 
 const DispatchBody = z.object({ events: z.array(z.unknown()) });
 
@@ -32,10 +34,21 @@ app.get("/status/:id", requireBearer, async (c) => {
   if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
   const name = c.req.query("name") ?? (await receiptName(c.env.DB, id));
   if (name === undefined || !isEventName(name)) throw new HttpError(404, "Unknown event id");
-  const status = await instanceStatus(c.env, id, name);
+  const [status, failure] = await Promise.all([instanceStatus(c.env, id, name), loadFailed(c.env.DB, id)]);
   if (status === undefined) throw new HttpError(404, "Unknown event id");
-  return c.json(status);
+  // An instance that handed its event to the recovery tier is `complete`; say what became of it.
+  const recovery = failure && {
+    status: failure.status,
+    failedStep: failure.remainingSteps[0] ?? null,
+    lastError: failure.lastError,
+    attempts: failure.attempts,
+  };
+  return c.json(recovery ? { ...status, recovery } : status);
 });
+
+app.use("/failed-events", requireBearer);
+app.use("/failed-events/*", requireBearer);
+app.route("/failed-events", failedEvents);
 
 app.notFound(() => {
   throw new HttpError(404, "Not found");

@@ -6,16 +6,27 @@ import {
 } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import { callBackend } from "../backend/client.ts";
+import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
 import { stepsOf } from "../events/catalog.ts";
 import { type JobParams, JobParamsSchema } from "../events/job.ts";
 import { log } from "../log.ts";
-import { STEP_RETRY, VARS } from "../topology.ts";
+import { delayScale } from "../recovery/delay.ts";
+import { handOver } from "../recovery/hand-over.ts";
+import { STEP_RETRY } from "../topology.ts";
 
 export interface JobResult {
-  status: "delivered";
+  /** `queued_for_retry`: the workflow tier gave up and the recovery queue owns the event now. */
+  status: "delivered" | "queued_for_retry";
   steps: { step: string; status: number }[];
+  failedStep?: string;
 }
+
+/** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
+type StepResult = { ok: true; status: number } | { ok: false; reason: string };
+
+/** Recording a failure must outlast a short D1 hiccup: about 17 minutes of retries. */
+const RECORD_STEP: WorkflowStepConfig = { retries: { limit: 10, delay: 1000, backoff: "exponential" } };
 
 /**
  * The only step runner: every Workflow class is this one with a different name. Each backend
@@ -24,26 +35,49 @@ export interface JobResult {
 export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
   override async run(event: WorkflowEvent<JobParams>, step: WorkflowStep): Promise<JobResult> {
     const parsed = JobParamsSchema.safeParse(event.payload);
-    if (!parsed.success) {
-      throw new NonRetryableError("Instance params are not a valid event");
-    }
+    if (!parsed.success) throw new NonRetryableError("Instance params are not a valid event");
     const job = parsed.data;
     if (job.runAt !== undefined) await step.sleepUntil("delay", new Date(job.runAt));
 
-    const steps: JobResult["steps"] = [];
-    for (const name of stepsOf(job.name)) {
-      const status = await step.do(name, stepConfig(this.env), async (ctx) => {
-        const outcome = await callBackend(this.env, job, name);
-        const fields = { eventId: job.id, traceId: job.traceId, step: name, attempt: ctx.attempt };
-        log.info("backend.call", { ...fields, outcome: outcome.kind });
-        if (outcome.kind === "done") return outcome.status;
-        if (outcome.kind === "dead")
-          throw new NonRetryableError(`${name} failed permanently: ${outcome.reason}`);
-        throw new Error(retryMessage(name, outcome.reason, outcome.afterMs));
-      });
-      steps.push({ step: name, status });
+    const steps = stepsOf(job.name);
+    const done: JobResult["steps"] = [];
+    for (const [index, name] of steps.entries()) {
+      let result: StepResult;
+      try {
+        result = await step.do(name, stepConfig(this.env), (ctx) => this.call(job, name, ctx.attempt));
+      } catch (error) {
+        const reason = bounded(
+          (error instanceof Error ? error.message : String(error)).replace(RETRY_AFTER, ""),
+        );
+        await step.do(`hand over ${name}`, RECORD_STEP, () =>
+          handOver(this.env, job, steps.slice(index), "retrying", reason, STEP_RETRY.limit + 1),
+        );
+        return { status: "queued_for_retry", steps: done, failedStep: name };
+      }
+      if (!result.ok) {
+        const reason = `${name} failed permanently: ${result.reason}`;
+        await step.do(`record dead ${name}`, RECORD_STEP, () =>
+          handOver(this.env, job, steps.slice(index), "dead", reason, 1),
+        );
+        throw new NonRetryableError(reason);
+      }
+      done.push({ step: name, status: result.status });
     }
-    return { status: "delivered", steps };
+    return { status: "delivered", steps: done };
+  }
+
+  private async call(job: JobParams, name: string, attempt: number): Promise<StepResult> {
+    const outcome = await callBackend(this.env, job, name);
+    log.info("backend.call", {
+      eventId: job.id,
+      traceId: job.traceId,
+      step: name,
+      attempt,
+      outcome: outcome.kind,
+    });
+    if (outcome.kind === "done") return { ok: true, status: outcome.status };
+    if (outcome.kind === "dead") return { ok: false, reason: outcome.reason };
+    throw new Error(retryMessage(name, outcome.reason, outcome.afterMs));
   }
 }
 
@@ -59,8 +93,7 @@ function retryMessage(step: string, reason: string, afterMs: number | undefined)
 }
 
 function stepConfig(env: Env): WorkflowStepConfig {
-  const scale = Number(env.RETRY_DELAY_SCALE ?? VARS.RETRY_DELAY_SCALE);
-  const base = STEP_RETRY.delayMs * scale;
+  const base = STEP_RETRY.delayMs * delayScale(env);
   return {
     retries: {
       limit: STEP_RETRY.limit,

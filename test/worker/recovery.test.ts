@@ -1,0 +1,304 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../worker/src/index.ts";
+import { recoveryDelay } from "../../worker/src/recovery/delay.ts";
+import { QUEUES, RETENTION } from "../../worker/src/topology.ts";
+import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
+import { backend, dispatch, envelope, request, resetPassword, settled, testEnv, uid } from "./helpers.ts";
+
+interface FailedEvent {
+  id: string;
+  status: string;
+  failedStep: string | null;
+  remainingSteps: string[];
+  lastError: string;
+  replayable: boolean;
+  history: { tier: string; step: string | null; outcome: string }[];
+}
+
+const failed = async (id: string): Promise<FailedEvent | undefined> => {
+  const response = await request(`/failed-events/${id}`);
+  return response.status === 200 ? ((await response.json()) as FailedEvent) : undefined;
+};
+
+/** Waits until the failed-event record reaches `status`. */
+async function until(id: string, status: string, timeoutMs = 20_000): Promise<FailedEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const event = await failed(id);
+    if (event?.status === status) return event;
+    if (Date.now() > deadline) throw new Error(`${id} is ${event?.status ?? "absent"}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const WORKFLOW_ATTEMPTS = 4;
+const payout = VALID_PAYLOADS["payment/process-payout"].payload;
+
+describe("recovery queue", () => {
+  it("delivers an event the workflow gave up on, once, with the same ids", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 500, count: WORKFLOW_ATTEMPTS + 1 });
+    await dispatch([event]);
+    const record = await until(event.id, "delivered");
+    const calls = await backend.calls(event.id);
+    expect(calls.map((c) => c.status)).toEqual([500, 500, 500, 500, 500, 200]);
+    expect(new Set(calls.map((c) => `${c.eventId} ${c.traceId} ${c.idempotencyKey}`))).toEqual(
+      new Set([`${event.id} ${event.traceId} ${event.id}:email/reset-password`]),
+    );
+    expect(record.history.map((h) => `${h.tier}:${h.outcome}`)).toEqual([
+      "workflow:retrying",
+      "queue:retrying",
+      "queue:done",
+      "queue:delivered",
+    ]);
+  });
+
+  it("resumes a payout at the failed step and never repeats step 1", async () => {
+    const event = envelope("payment/process-payout", payout);
+    await backend.fault({
+      eventId: event.id,
+      path: "payment/process-payout",
+      status: 503,
+      count: WORKFLOW_ATTEMPTS + 1,
+    });
+    await dispatch([event]);
+    expect((await settled(event.id)).output).toMatchObject({
+      status: "queued_for_retry",
+      failedStep: "payment/process-payout",
+    });
+    await until(event.id, "delivered");
+    const calls = (await backend.calls(event.id)).map((c) => `${c.path} ${c.status}`);
+    expect(calls).toEqual([
+      "payment/validate-payout 200",
+      ...Array(WORKFLOW_ATTEMPTS + 1).fill("payment/process-payout 503"),
+      "payment/process-payout 200",
+      "payment/notify-payout-status 200",
+    ]);
+  });
+
+  it("records a permanent failure in the workflow as dead, and the instance errored", async () => {
+    const event = envelope("payment/process-payout", payout);
+    await backend.fault({ eventId: event.id, path: "payment/notify-payout-status", status: 422 });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("errored");
+    const record = await until(event.id, "dead");
+    expect(record).toMatchObject({ failedStep: "payment/notify-payout-status", replayable: true });
+    expect(record.lastError).toMatch(/failed permanently: HTTP 422/);
+  });
+
+  it("marks an event dead when the backend answers permanently during recovery", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 500, count: WORKFLOW_ATTEMPTS });
+    await backend.fault({ eventId: event.id, status: 409, count: 1 });
+    await dispatch([event]);
+    const record = await until(event.id, "dead");
+    expect(record.lastError).toMatch(/failed permanently: HTTP 409/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await backend.calls(event.id)).toHaveLength(WORKFLOW_ATTEMPTS + 1);
+  });
+
+  it("dead-letters after max_retries, then a replay delivers it once with the same ids", async () => {
+    const deliveries = TEST_RECOVERY_MAX_RETRIES + 1;
+    const event = envelope("email/reset-password", { ...resetPassword, tenantId: "t_dead" });
+    await backend.fault({ eventId: event.id, status: 500, count: WORKFLOW_ATTEMPTS + deliveries });
+    await dispatch([event]);
+    const dead = await until(event.id, "dead", 30_000);
+    expect(dead.lastError).toMatch(/Recovery queue exhausted its retries; last error: .*HTTP 500/);
+    expect(dead.history.filter((h) => h.tier === "queue")).toHaveLength(deliveries);
+    expect(await backend.calls(event.id)).toHaveLength(WORKFLOW_ATTEMPTS + deliveries);
+
+    const replay = await request(`/failed-events/${event.id}/replay`, { method: "POST" });
+    expect(replay.status).toBe(202);
+    await until(event.id, "delivered");
+    const calls = await backend.calls(event.id);
+    expect(calls.filter((c) => c.status === 200)).toHaveLength(1);
+    expect(
+      new Set(calls.map((c) => `${c.eventId} ${c.traceId} ${c.idempotencyKey} ${c.tenantId}`)).size,
+    ).toBe(1);
+    // Delivered events are not replayed again.
+    expect((await request(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(409);
+  });
+
+  it("honours a Retry-After longer than the ladder step", async () => {
+    expect(recoveryDelay({ ...testEnv, RETRY_DELAY_SCALE: "1" }, 1, 120_000)).toBe(120);
+    expect(recoveryDelay({ ...testEnv, RETRY_DELAY_SCALE: "1" }, 1, 1_000)).toBe(60);
+  });
+
+  it("climbs the ladder 1m 5m 15m 30m 45m 60m 90m 120m, then repeats the last", () => {
+    const env = { ...testEnv, RETRY_DELAY_SCALE: "1" };
+    const delays = Array.from({ length: 11 }, (_, i) => recoveryDelay(env, i + 1));
+    expect(delays).toEqual([60, 300, 900, 1800, 2700, 3600, 5400, 7200, 7200, 7200, 7200]);
+    expect(recoveryDelay(env, 1, 10 * 86_400_000)).toBe(86_400);
+  });
+});
+
+describe("messages that match no event", () => {
+  const run = async (queue: string, body: unknown) => {
+    const batch = createMessageBatch(queue, [{ id: uid("msg"), timestamp: new Date(), attempts: 1, body }]);
+    await worker.queue(batch, testEnv);
+    return getQueueResult(batch, createExecutionContext());
+  };
+
+  it.each([
+    ["recovery", QUEUES.recovery.name],
+    ["dead-letter", QUEUES.deadLetter.name],
+  ])("keeps an unknown id from the %s queue as a dead record", async (_, queue) => {
+    const id = uid("ghost");
+    const result = await run(queue, { eventId: id });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await failed(id)).toMatchObject({ status: "dead", replayable: false });
+  });
+
+  it("keeps an unreadable message as a dead orphan record", async () => {
+    const result = await run(QUEUES.recovery.name, "not a pointer");
+    const list = (await (await request("/failed-events?name=unknown&limit=200")).json()) as {
+      events: FailedEvent[];
+    };
+    const orphan = list.events.find((e) => e.id === `orphan_${result.explicitAcks[0]}`);
+    expect(orphan).toMatchObject({ status: "dead", lastError: "Unreadable recovery message" });
+  });
+});
+
+describe("operator API", () => {
+  /** Dead events for one tenant, made quickly with a permanent failure. */
+  async function deadEvents(tenant: string, count: number, name = "email/reset-password") {
+    const events = Array.from({ length: count }, () =>
+      envelope(name, { ...resetPassword, tenantId: tenant }),
+    );
+    for (const e of events) await backend.fault({ eventId: e.id, status: 422, count: 1 });
+    await dispatch(events);
+    for (const e of events) await until(e.id, "dead");
+    return events;
+  }
+
+  it("lists with filters, the queue names, and cursor pagination", async () => {
+    const tenant = uid("tenant");
+    const events = await deadEvents(tenant, 5);
+    const first = await (await request(`/failed-events?tenant=${tenant}&status=dead&limit=2`)).json();
+    expect(first).toMatchObject({
+      retryQueue: QUEUES.recovery.name,
+      deadLetterQueue: QUEUES.deadLetter.name,
+    });
+    const seen: string[] = [];
+    let page = first as { events: FailedEvent[]; nextCursor?: string };
+    for (;;) {
+      seen.push(...page.events.map((e) => e.id));
+      if (!page.nextCursor) break;
+      page = await (
+        await request(`/failed-events?tenant=${tenant}&limit=2&cursor=${page.nextCursor}`)
+      ).json();
+    }
+    expect(seen.sort()).toEqual(events.map((e) => e.id).sort());
+    const none = await (await request(`/failed-events?tenant=${tenant}&status=delivered`)).json();
+    expect((none as { events: unknown[] }).events).toEqual([]);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const later = await (await request(`/failed-events?tenant=${tenant}&from=${future}`)).json();
+    expect((later as { events: unknown[] }).events).toEqual([]);
+    const before = await (
+      await request(`/failed-events?tenant=${tenant}&to=${future}&name=email/reset-password`)
+    ).json();
+    expect((before as { events: unknown[] }).events).toHaveLength(5);
+  });
+
+  it("inspects one event with its payload and history", async () => {
+    const [event] = await deadEvents(uid("tenant"), 1);
+    const body = (await (await request(`/failed-events/${event?.id}`)).json()) as FailedEvent & {
+      event: unknown;
+    };
+    expect(body.event).toMatchObject({
+      id: event?.id,
+      name: "email/reset-password",
+      payload: event?.payload,
+    });
+    expect(body.history).toEqual([expect.objectContaining({ tier: "workflow", outcome: "dead" })]);
+  });
+
+  it("bulk-replays by filter, with a dry run that changes nothing", async () => {
+    const tenant = uid("tenant");
+    const events = await deadEvents(tenant, 3);
+    const ids = events.map((e) => e.id).sort();
+    const replay = (body: unknown) =>
+      request("/failed-events/replay", {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+
+    const dry = (await (await replay({ tenant, dryRun: true })).json()) as { matched: number; ids: string[] };
+    expect({ ...dry, ids: dry.ids.sort() }).toEqual({ dryRun: true, matched: 3, ids });
+    for (const id of ids) expect((await failed(id))?.status).toBe("dead");
+
+    const real = await replay({ tenant });
+    expect(real.status).toBe(202);
+    for (const id of ids) await until(id, "delivered");
+    for (const id of ids) expect((await backend.calls(id)).map((c) => c.status)).toEqual([422, 200]);
+  });
+
+  it("discards an event, which stays visible as discarded", async () => {
+    const [event] = await deadEvents(uid("tenant"), 1);
+    const response = await request(`/failed-events/${event?.id}`, { method: "DELETE" });
+    expect(await response.json()).toEqual({ id: event?.id, status: "discarded" });
+    expect((await failed(event?.id as string))?.status).toBe("discarded");
+    expect((await request(`/failed-events/${event?.id}/replay`, { method: "POST" })).status).toBe(409);
+  });
+
+  it("answers 404, 400 and 401 where it should", async () => {
+    expect((await request(`/failed-events/${uid()}`)).status).toBe(404);
+    expect((await request(`/failed-events/${uid()}/replay`, { method: "POST" })).status).toBe(404);
+    expect((await request(`/failed-events/${uid()}`, { method: "DELETE" })).status).toBe(404);
+    expect((await request("/failed-events?status=lost")).status).toBe(400);
+    expect((await request("/failed-events?cursor=%%%")).status).toBe(400);
+    expect((await request("/failed-events?limit=0")).status).toBe(400);
+    expect((await request("/failed-events", { token: null })).status).toBe(401);
+    expect((await request(`/failed-events/${uid()}`, { token: null })).status).toBe(401);
+  });
+});
+
+describe("retention", () => {
+  it("purges settled records and old receipts, keeping dead events", async () => {
+    const old = Date.now() - 8 * 86_400_000;
+    const ids = {
+      delivered: uid("old"),
+      discarded: uid("old"),
+      dead: uid("old"),
+      receipt: uid("old"),
+      scheduled: uid("old"),
+    };
+    const insert = (id: string, status: string) =>
+      testEnv.DB.prepare(
+        `INSERT INTO failed_events (id, name, tenant_id, trace_id, job, remaining_steps, status, last_error, attempts, created_at, updated_at)
+         VALUES (?1, 'email/verification', NULL, 't', '{}', '[]', ?2, 'x', 1, ?3, ?3)`,
+      ).bind(id, status, old);
+    await testEnv.DB.batch([
+      insert(ids.delivered, "delivered"),
+      insert(ids.discarded, "discarded"),
+      insert(ids.dead, "dead"),
+      testEnv.DB.prepare("INSERT INTO dispatch_receipts VALUES (?1, 'd', 'n', 'created', 0, ?2, ?2)").bind(
+        ids.receipt,
+        old,
+      ),
+      testEnv.DB.prepare("INSERT INTO dispatch_receipts VALUES (?1, 'd', 'n', 'created', 1, ?2, ?2)").bind(
+        ids.scheduled,
+        old,
+      ),
+    ]);
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: RETENTION.cron }),
+      testEnv,
+    );
+    const remaining = async (table: string, id: string) =>
+      (await testEnv.DB.prepare(`SELECT id FROM ${table} WHERE id = ?1`).bind(id).first()) !== null;
+    expect(await remaining("failed_events", ids.delivered)).toBe(false);
+    expect(await remaining("failed_events", ids.discarded)).toBe(false);
+    expect(await remaining("failed_events", ids.dead)).toBe(true);
+    expect(await remaining("dispatch_receipts", ids.receipt)).toBe(false);
+    expect(await remaining("dispatch_receipts", ids.scheduled)).toBe(true);
+  });
+});

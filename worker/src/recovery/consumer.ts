@@ -1,0 +1,116 @@
+import { callBackend } from "../backend/client.ts";
+import { bounded } from "../backend/outcome.ts";
+import type { Env } from "../env.ts";
+import { log } from "../log.ts";
+import { loadFailed, recordOrphan, recordProgress, settle } from "../store/failed-events.ts";
+import { recoveryDelay } from "./delay.ts";
+import { RecoveryMessageSchema } from "./message.ts";
+
+/**
+ * Tier 2: runs what the workflow left undone, from the failed step on, in order, with the
+ * event's own ids. Every message ends acknowledged only once its fate is written down.
+ */
+export async function consumeRecovery(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  await Promise.all(batch.messages.map((message) => recoverOne(message, env)));
+}
+
+async function recoverOne(message: Message<unknown>, env: Env): Promise<void> {
+  try {
+    await attempt(message, env);
+  } catch (error) {
+    // The store itself failed: try the message again later rather than lose it.
+    log.error("recovery.error", { messageId: message.id, error: bounded(String(error)) });
+    message.retry({ delaySeconds: recoveryDelay(env, message.attempts) });
+  }
+}
+
+async function attempt(message: Message<unknown>, env: Env): Promise<void> {
+  const now = Date.now();
+  const pointer = RecoveryMessageSchema.safeParse(message.body);
+  if (!pointer.success) {
+    await recordOrphan(
+      env.DB,
+      `orphan_${message.id}`,
+      bodyText(message.body),
+      "Unreadable recovery message",
+      now,
+    );
+    return message.ack();
+  }
+  const event = await loadFailed(env.DB, pointer.data.eventId);
+  if (!event?.job) {
+    if (!event) {
+      await recordOrphan(
+        env.DB,
+        pointer.data.eventId,
+        bodyText(message.body),
+        "No stored event for this id",
+        now,
+      );
+    }
+    return message.ack();
+  }
+  if (event.status !== "retrying") return message.ack(); // delivered, dead or discarded meanwhile
+
+  const { job } = event;
+  const fields = { eventId: job.id, traceId: job.traceId, attempt: message.attempts };
+  const steps = [...event.remainingSteps];
+  while (steps.length > 0) {
+    const step = steps[0] as string;
+    const outcome = await callBackend(env, job, step);
+    log.info("recovery.call", { ...fields, step, outcome: outcome.kind });
+    if (outcome.kind === "done") {
+      steps.shift();
+      await recordProgress(env.DB, job.id, steps, step, Date.now());
+      continue;
+    }
+    if (outcome.kind === "dead") {
+      await settle(
+        env.DB,
+        job.id,
+        "dead",
+        "queue",
+        step,
+        `${step} failed permanently: ${outcome.reason}`,
+        Date.now(),
+      );
+      return message.ack();
+    }
+    await settle(env.DB, job.id, "retrying", "queue", step, `${step} failed: ${outcome.reason}`, Date.now());
+    return message.retry({ delaySeconds: recoveryDelay(env, message.attempts, outcome.afterMs) });
+  }
+  await settle(env.DB, job.id, "delivered", "queue", null, null, Date.now());
+  message.ack();
+}
+
+/**
+ * Tier 3: the queue gave up on these. Each event is marked dead with its last error, kept and
+ * replayable; a message that matches no event is kept as a dead orphan.
+ */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    const now = Date.now();
+    const pointer = RecoveryMessageSchema.safeParse(message.body);
+    const id = pointer.success ? pointer.data.eventId : `orphan_${message.id}`;
+    const event = pointer.success ? await loadFailed(env.DB, id) : undefined;
+    if (event) {
+      const reason = `Recovery queue exhausted its retries; last error: ${event.lastError}`;
+      await settle(env.DB, id, "dead", "dead-letter", null, bounded(reason), now);
+    } else {
+      await recordOrphan(
+        env.DB,
+        id,
+        bodyText(message.body),
+        "Dead-lettered message with no stored event",
+        now,
+      );
+    }
+    log.warn("recovery.dead", { eventId: id, traceId: event?.traceId });
+    message.ack();
+  }
+}
+
+function bodyText(body: unknown): string {
+  const text = typeof body === "string" ? body : (JSON.stringify(body) ?? String(body));
+  return text.slice(0, 4096);
+}
