@@ -8,6 +8,8 @@ export interface Call {
   tenantId: string | null;
   authorized: boolean;
   status: number;
+  /** True for the one call that performed its Idempotency-Key; repeats answer 200 and do nothing. */
+  performed: boolean;
   at: number;
 }
 
@@ -18,6 +20,8 @@ export interface Fault {
   status: number;
   /** How many matching calls fail; absent means every one. */
   count?: number;
+  /** Chance (0–1) that a matching call fails; a call spared does not use up `count`. */
+  rate?: number;
   latencyMs?: number;
   retryAfter?: string;
 }

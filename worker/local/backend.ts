@@ -23,6 +23,8 @@ export interface Backend {
   calls: Call[];
   /** Idempotency-Key → the call that performed it. */
   executions: Map<string, Call>;
+  /** The in-process twin of `POST /control/faults`. */
+  addFault(fault: Fault): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
       authorized: authorized(req),
       status: 0,
+      performed: false,
       at: Date.now(),
     };
     calls.push(call);
@@ -80,7 +83,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       (f) =>
         (f.path === undefined || f.path === path) &&
         (f.eventId === undefined || f.eventId === call.eventId) &&
-        f.count !== 0,
+        f.count !== 0 &&
+        (f.rate === undefined || Math.random() < f.rate),
     );
     if (fault) {
       if (fault.count !== undefined) fault.count -= 1;
@@ -100,6 +104,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     const earlier = executions.get(call.idempotencyKey);
     if (earlier) return finish(200, { ok: true, duplicate: true });
     executions.set(call.idempotencyKey, call);
+    call.performed = true;
     return finish(200, { ok: true });
   }
 
@@ -113,7 +118,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       return send(res, 200, { executions: [...executions.values()] });
     }
     if (route === "POST /control/faults") {
-      faults.push(JSON.parse(body) as Fault);
+      faults.push({ ...(JSON.parse(body) as Fault) });
       return send(res, 201, { faults: faults.length });
     }
     if (route === "DELETE /control/faults") {
@@ -132,6 +137,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     calls,
     executions,
+    addFault: (fault) => faults.push({ ...fault }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
