@@ -1,27 +1,34 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-const root = dirname(fileURLToPath(import.meta.url));
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface Bundle {
   /** Absolute path of the ES module Cloudflare runs. */
   path: string;
+  /** The same path relative to the project root: stable across machines, so state shows no churn. */
+  relativePath: string;
+  /** The module's file name, which the upload names as its main module. */
+  mainModule: string;
   sha256: string;
   bytes: number;
+  /** Names the module exports: `default` and every Workflow class. */
+  exports: string[];
 }
 
 /**
- * Bundles the worker as one minified ES module. This file is what `npm run dev` runs and what
- * gets uploaded, so what was tested locally is what ships.
+ * Bundles the worker as one minified ES module. This file is what `npm run dev` and the worker
+ * tests run and what Pulumi uploads, so what was tested is what ships. esbuild's output is
+ * deterministic: the same sources give the same bytes and the same hash.
  */
-export async function bundleWorker(outdir = join(root, "..", "dist")): Promise<Bundle> {
+export async function bundleWorker(outdir = join(root, "dist")): Promise<Bundle> {
   await mkdir(outdir, { recursive: true });
   const path = join(outdir, "worker.js");
-  await build({
-    entryPoints: [join(root, "src", "index.ts")],
+  const result = await build({
+    entryPoints: [join(root, "worker", "src", "index.ts")],
     outfile: path,
     bundle: true,
     format: "esm",
@@ -31,15 +38,23 @@ export async function bundleWorker(outdir = join(root, "..", "dist")): Promise<B
     conditions: ["workerd", "worker", "browser"],
     external: ["cloudflare:*"],
     minify: true,
-    sourcemap: "external",
     legalComments: "none",
+    metafile: true,
     logLevel: "warning",
   });
   const content = await readFile(path);
-  return { path, sha256: createHash("sha256").update(content).digest("hex"), bytes: content.byteLength };
+  const output = Object.values(result.metafile.outputs)[0];
+  return {
+    path,
+    relativePath: relative(root, path),
+    mainModule: "worker.js",
+    sha256: createHash("sha256").update(content).digest("hex"),
+    bytes: content.byteLength,
+    exports: output?.exports ?? [],
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const bundle = await bundleWorker();
-  console.log(`${bundle.path} ${bundle.bytes} bytes sha256=${bundle.sha256}`);
+  console.log(`${bundle.relativePath} ${bundle.bytes} bytes sha256=${bundle.sha256}`);
 }

@@ -86,6 +86,9 @@ export const VARS = {
 
 export type VarName = keyof typeof VARS;
 
+/** Vars that only local runs and tests set; a deployment leaves them at their defaults. */
+export const LOCAL_ONLY_VARS = ["RETRY_DELAY_SCALE"] as const satisfies readonly VarName[];
+
 export const LIMITS = {
   /** Request body, counted while streaming. */
   bodyBytes: 1_048_576,

@@ -1,0 +1,79 @@
+import type { types } from "@pulumi/cloudflare";
+import type * as pulumi from "@pulumi/pulumi";
+import {
+  DATABASE,
+  LOCAL_ONLY_VARS,
+  QUEUES,
+  RATE_LIMITS,
+  SECRETS,
+  VARS,
+  type VarName,
+  WORKFLOW_KINDS,
+  WORKFLOWS,
+} from "../worker/src/topology.ts";
+import type { StackConfig } from "./config.ts";
+import type { StackNames } from "./names.ts";
+
+type Binding = types.input.WorkersScriptBinding;
+
+/** Values of the plain-text bindings; every var of the topology that a deployment sets. */
+export function deployedVars(
+  config: StackConfig,
+  names: StackNames,
+): Record<Exclude<VarName, (typeof LOCAL_ONLY_VARS)[number]>, string> {
+  return {
+    BACKEND_URL: config.backendUrl,
+    MAX_EVENTS_PER_REQUEST: String(config.maxEventsPerRequest),
+    BACKEND_TIMEOUT_MS: String(config.backendTimeoutMs),
+    RETENTION_DAYS: String(config.retentionDays),
+    RECOVERY_QUEUE_NAME: names.recoveryQueue,
+    DEAD_LETTER_QUEUE_NAME: names.deadLetterQueue,
+  };
+}
+
+/** Every binding the worker's Env declares, from the topology, with this stack's names and values. */
+export function scriptBindings(
+  config: StackConfig,
+  names: StackNames,
+  databaseId: pulumi.Input<string>,
+): pulumi.Input<Binding>[] {
+  const limit = RATE_LIMITS.dispatch;
+  return [
+    ...WORKFLOW_KINDS.map((kind) => ({
+      type: "workflow",
+      name: WORKFLOWS[kind].binding,
+      workflowName: names.workflow(kind),
+      className: WORKFLOWS[kind].className,
+    })),
+    { type: "queue", name: QUEUES.recovery.binding, queueName: names.recoveryQueue },
+    { type: "d1", name: DATABASE.binding, id: databaseId },
+    {
+      type: "ratelimit",
+      name: limit.binding,
+      namespaceId: limit.namespaceId,
+      simple: { limit: config.rateLimit.limit, period: config.rateLimit.period },
+    },
+    ...Object.entries(deployedVars(config, names)).map(([name, text]) => ({
+      type: "plain_text",
+      name,
+      text,
+    })),
+    { type: "secret_text", name: SECRETS.authToken, text: config.authToken },
+    ...(config.backendToken
+      ? [{ type: "secret_text", name: SECRETS.backendToken, text: config.backendToken }]
+      : []),
+  ];
+}
+
+/** The names the worker's Env expects from a deployment (the optional backend token aside). */
+export function expectedBindingNames(): string[] {
+  const vars = Object.keys(VARS).filter((name) => !(LOCAL_ONLY_VARS as readonly string[]).includes(name));
+  return [
+    ...WORKFLOW_KINDS.map((kind) => WORKFLOWS[kind].binding),
+    QUEUES.recovery.binding,
+    DATABASE.binding,
+    RATE_LIMITS.dispatch.binding,
+    ...vars,
+    SECRETS.authToken,
+  ].sort();
+}

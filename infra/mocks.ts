@@ -1,0 +1,127 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { type Bundle, bundleWorker } from "../worker/build.ts";
+import { readStackConfig } from "./config.ts";
+import { declareStack } from "./resources.ts";
+
+/**
+ * Runs the Pulumi program offline: Pulumi's mocks stand in for the engine and the Cloudflare
+ * provider, so a plan or a test sees every resource and its inputs without credentials.
+ */
+export const PROJECT = "jobs";
+const root = join(import.meta.dirname, "..");
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  protect: boolean;
+}
+
+export interface MockRun {
+  resources: RecordedResource[];
+  outputs: Record<string, unknown>;
+  /** The program's outputs as Pulumi outputs, to inspect secretness. */
+  rawOutputs: ReturnType<typeof declareStack>;
+  bundle: Bundle;
+}
+
+/** A stack file's config: `secure:` values cannot be decrypted offline, so they become placeholders. */
+export async function stackFileConfig(
+  stack: string,
+): Promise<{ values: Record<string, string>; secrets: string[] }> {
+  const file = parse(await readFile(join(root, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config?: Record<string, unknown>;
+  };
+  const values: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [key, value] of Object.entries(file.config ?? {})) {
+    const name = key.includes(":") ? key.slice(key.indexOf(":") + 1) : key;
+    if (value !== null && typeof value === "object" && "secure" in value) {
+      values[name] = `[secret ${name}]`;
+      secrets.push(name);
+    } else values[name] = String(value);
+  }
+  return { values, secrets };
+}
+
+interface RegistrationRequest {
+  getName(): string;
+  getProtect(): boolean;
+}
+interface RegisteringMonitor {
+  registerResource(request: RegistrationRequest, callback: unknown): unknown;
+}
+
+const settle = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+/** Computed outputs a real provider would return, so dependent inputs resolve. */
+function computed(type: string, name: string): Record<string, string> {
+  if (type === "cloudflare:index/queue:Queue") return { queueId: `${name}-id` };
+  if (type === "cloudflare:index/d1Database:D1Database")
+    return { uuid: `00000000-0000-4000-8000-${name.length.toString().padStart(12, "0")}` };
+  return {};
+}
+
+export async function runUnderMocks(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: readonly string[] = [],
+  bundle?: Bundle,
+): Promise<MockRun> {
+  const resources: RecordedResource[] = [];
+  const protectedNames = new Set<string>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: ({ type, name, inputs }) => {
+        resources.push({ type, name, inputs, protect: protectedNames.has(name) });
+        return { id: `${name}-id`, state: { ...inputs, ...computed(type, name) } };
+      },
+      call: ({ inputs }) => inputs,
+    },
+    PROJECT,
+    stack,
+    true,
+  );
+  // Resource options never reach the mock, so read `protect` off the registration request.
+  const monitor = (pulumi.runtime as unknown as { getMonitor(): RegisteringMonitor }).getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    if (request.getProtect()) protectedNames.add(request.getName());
+    return register(request, callback);
+  };
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([key, value]) => [`${PROJECT}:${key}`, value])),
+    secretKeys.map((key) => `${PROJECT}:${key}`),
+  );
+  const built = bundle ?? (await bundleWorker());
+  const rawOutputs = declareStack(readStackConfig(new pulumi.Config(PROJECT), stack), built);
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rawOutputs))
+    outputs[key] = await settle(value as pulumi.Output<unknown>);
+  // Let registrations that no output waits for (consumers, cron) reach the mock.
+  await new Promise((r) => setTimeout(r, 50));
+  return { resources, outputs, rawOutputs, bundle: built };
+}
+
+/** How a secret input reaches a mock: wrapped with Pulumi's signature. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export function isWrappedSecret(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** The plain value inside any secret wrappers; a plan prints secret_text bindings by name only. */
+export function unwrap(value: unknown): unknown {
+  if (isWrappedSecret(value)) return unwrap(value.value);
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,90 @@
+import { parseArgs } from "node:util";
+import { QUEUES } from "../worker/src/topology.ts";
+import { type RecordedResource, runUnderMocks, stackFileConfig, unwrap } from "./mocks.ts";
+import { duration, retryTimeline } from "./timeline.ts";
+
+/**
+ * `npm run plan -- --stack prod`: what `pulumi up` would declare for a stack, computed offline
+ * from its stack file under Pulumi's mocks, so a reviewer needs no cloud credentials.
+ */
+const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });
+const stack = values.stack ?? "dev";
+const file = await stackFileConfig(stack);
+const placeholders = ["authToken"].filter((key) => !(key in file.values));
+const config = { ...file.values, ...Object.fromEntries(placeholders.map((k) => [k, `[secret ${k}]`])) };
+const run = await runUnderMocks(stack, config, [...file.secrets, ...placeholders]);
+
+const short = (type: string) => type.split(":").at(-1) ?? type;
+const settings = (r: RecordedResource): string => {
+  const i = unwrap(r.inputs) as Record<string, any>;
+  switch (short(r.type)) {
+    case "Queue":
+      return `queue ${i.queueName}`;
+    case "D1Database":
+      return `database ${i.name}`;
+    case "WorkersScript":
+      return [
+        `script ${i.scriptName}, main module ${i.mainModule}, ${i.contentFile} sha256 ${String(i.contentSha256).slice(0, 12)}…`,
+        `compatibility ${i.compatibilityDate} [${(i.compatibilityFlags ?? []).join(", ")}]`,
+        `bindings: ${bindingList(i.bindings)}`,
+        `log sampling ${(i.observability?.headSamplingRate ?? 1) * 100}%`,
+      ].join("\n      ");
+    case "Workflow":
+      return `workflow ${i.workflowName} → class ${i.className}`;
+    case "QueueConsumer": {
+      const s = i.settings ?? {};
+      const dlq = i.deadLetterQueue ? `, dead letters → ${i.deadLetterQueue}` : "";
+      return `consumer of ${i.queueId}: batch ${s.batchSize}, wait ${s.maxWaitTimeMs} ms, max_retries ${s.maxRetries}, retry delay ${s.retryDelay} s${dlq}`;
+    }
+    case "WorkersCronTrigger":
+      return `cron ${(i.schedules ?? []).map((s: { cron: string }) => s.cron).join(", ")}`;
+    case "WorkersScriptSubdomain":
+      return `workers.dev ${i.enabled ? "enabled" : "disabled"}`;
+    case "WorkersCustomDomain":
+      return `custom domain ${i.hostname} (zone ${i.zoneId})`;
+    default:
+      return "";
+  }
+};
+
+interface PlannedBinding {
+  type: string;
+  name: string;
+  text?: unknown;
+  simple?: { limit: number; period: number };
+}
+
+/** Plain values are shown; secrets by name only. */
+function bindingList(bindings: PlannedBinding[] = []): string {
+  return bindings
+    .map((b) => {
+      if (b.type === "plain_text") return `${b.name}=${String(b.text)}`;
+      if (b.simple) return `${b.name} (${b.type} ${b.simple.limit}/${b.simple.period}s per caller)`;
+      return `${b.name} (${b.type})`;
+    })
+    .join(", ");
+}
+
+const timeline = retryTimeline();
+const lines = [
+  `Stack ${stack}: ${run.resources.length} resources (offline plan under Pulumi mocks)`,
+  `Bundle ${run.bundle.relativePath}: ${(run.bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${run.bundle.sha256}`,
+  ...(placeholders.length
+    ? [`Note: ${placeholders.join(", ")} not set in Pulumi.${stack}.yaml; a placeholder was used.`]
+    : []),
+  "",
+  ...run.resources.map(
+    (r) =>
+      `  ${short(r.type).padEnd(22)} ${r.name.padEnd(20)}${r.protect ? " [protected]" : ""}\n      ${settings(r)}`,
+  ),
+  "",
+  "Retry timeline (per event):",
+  `  1. workflow step: ${timeline.stepDelaysSeconds.length + 1} attempts, waits ${timeline.stepDelaysSeconds.map(duration).join(", ")} (exponential)`,
+  `  2. recovery queue ${QUEUES.recovery.name}-${stack}: ${timeline.queueDelaysSeconds.length} deliveries after ${timeline.queueDelaysSeconds.map(duration).join(", ")}`,
+  `  3. dead letter ${QUEUES.deadLetter.name}-${stack}: kept as dead in D1, replayable`,
+  `  horizon: about ${duration(timeline.horizonSeconds)} from the first call to dead (backend call times not counted)`,
+  "",
+  "Outputs:",
+  ...Object.entries(run.outputs).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+];
+console.log(lines.join("\n"));

@@ -1,0 +1,131 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import type { Bundle } from "../worker/build.ts";
+import {
+  COMPATIBILITY_DATE,
+  COMPATIBILITY_FLAGS,
+  QUEUES,
+  RETENTION,
+  WORKFLOW_KINDS,
+  WORKFLOWS,
+} from "../worker/src/topology.ts";
+import { scriptBindings } from "./bindings.ts";
+import type { StackConfig } from "./config.ts";
+import { stackNames } from "./names.ts";
+
+type Consumer = (typeof QUEUES)[keyof typeof QUEUES]["consumer"];
+
+/** Queue consumer settings, every one explicit: Cloudflare's defaults are not ours. */
+export function consumerSettings(consumer: Consumer) {
+  return {
+    batchSize: consumer.maxBatchSize,
+    maxRetries: consumer.maxRetries,
+    maxWaitTimeMs: consumer.maxBatchTimeoutSeconds * 1000,
+    retryDelay: consumer.retryDelaySeconds,
+  };
+}
+
+/**
+ * Declares one environment: queues and database first, then the script that binds them, then
+ * what needs the script (workflows, consumers, cron, routes).
+ */
+export function declareStack(config: StackConfig, bundle: Bundle) {
+  const names = stackNames(config.stack);
+  const { accountId } = config;
+  const protect = { protect: config.protectData };
+
+  const recoveryQueue = new cloudflare.Queue("recovery-queue", { accountId, queueName: names.recoveryQueue });
+  const deadLetterQueue = new cloudflare.Queue(
+    "dead-letter-queue",
+    { accountId, queueName: names.deadLetterQueue },
+    protect,
+  );
+  const database = new cloudflare.D1Database("database", { accountId, name: names.database }, protect);
+
+  const script = new cloudflare.WorkersScript(
+    "worker",
+    {
+      accountId,
+      scriptName: names.script,
+      mainModule: bundle.mainModule,
+      contentFile: bundle.relativePath,
+      contentSha256: bundle.sha256,
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: [...COMPATIBILITY_FLAGS],
+      bindings: scriptBindings(config, names, database.uuid),
+      observability: { enabled: true, headSamplingRate: config.logSamplingPercent / 100 },
+    },
+    { dependsOn: [recoveryQueue, deadLetterQueue, database] },
+  );
+  const afterScript = { dependsOn: [script] };
+
+  const workflows = WORKFLOW_KINDS.map(
+    (kind) =>
+      new cloudflare.Workflow(
+        `workflow-${kind}`,
+        {
+          accountId,
+          workflowName: names.workflow(kind),
+          className: WORKFLOWS[kind].className,
+          scriptName: names.script,
+        },
+        afterScript,
+      ),
+  );
+  new cloudflare.QueueConsumer(
+    "recovery-consumer",
+    {
+      accountId,
+      queueId: recoveryQueue.queueId,
+      scriptName: names.script,
+      type: "worker",
+      deadLetterQueue: names.deadLetterQueue,
+      settings: consumerSettings(QUEUES.recovery.consumer),
+    },
+    afterScript,
+  );
+  new cloudflare.QueueConsumer(
+    "dead-letter-consumer",
+    {
+      accountId,
+      queueId: deadLetterQueue.queueId,
+      scriptName: names.script,
+      type: "worker",
+      settings: consumerSettings(QUEUES.deadLetter.consumer),
+    },
+    afterScript,
+  );
+  new cloudflare.WorkersCronTrigger(
+    "retention-cron",
+    { accountId, scriptName: names.script, schedules: [{ cron: RETENTION.cron }] },
+    afterScript,
+  );
+  new cloudflare.WorkersScriptSubdomain(
+    "workers-dev",
+    { accountId, scriptName: names.script, enabled: config.workersDev, previewsEnabled: false },
+    afterScript,
+  );
+  if (config.customDomain) {
+    new cloudflare.WorkersCustomDomain(
+      "custom-domain",
+      { accountId, hostname: config.customDomain, service: names.script, zoneId: config.zoneId },
+      afterScript,
+    );
+  }
+
+  const workerUrl = config.customDomain
+    ? `https://${config.customDomain}`
+    : config.workersDev && config.workersDevSubdomain
+      ? `https://${names.script}.${config.workersDevSubdomain}.workers.dev`
+      : "(no public route: set customDomain, or workersDev and workersDevSubdomain)";
+
+  return {
+    workerUrl: pulumi.output(workerUrl),
+    scriptName: script.scriptName,
+    bundleSha256: script.contentSha256,
+    recoveryQueue: recoveryQueue.queueName,
+    deadLetterQueue: deadLetterQueue.queueName,
+    databaseId: database.uuid,
+    workflows: pulumi.all(workflows.map((w) => w.workflowName)),
+  };
+}
