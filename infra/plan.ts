@@ -16,6 +16,7 @@ const run = await runUnderMocks(stack, config, [...file.secrets, ...placeholders
 
 const short = (type: string) => type.split(":").at(-1) ?? type;
 const settings = (r: RecordedResource): string => {
+  // biome-ignore lint/suspicious/noExplicitAny: provider inputs are plain JSON of many shapes; this only prints them.
   const i = unwrap(r.inputs) as Record<string, any>;
   switch (short(r.type)) {
     case "Queue":

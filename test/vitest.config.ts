@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { bundleWorker } from "../worker/build.ts";
 import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
 import {
   TEST_AUTH_TOKEN,
@@ -13,12 +14,14 @@ import {
 } from "./support/settings.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+/** The worker under test is the bundle Pulumi uploads and `npm run dev` runs, not its sources. */
+const bundle = await bundleWorker();
 
-/** The worker under test, from source, with the same bindings `npm run dev` and Pulumi give it. */
+/** The worker under test, with the same bindings `npm run dev` and Pulumi give it. */
 const workerProject = (name: string, include: string[], overrides: Partial<LocalSettings> = {}) => ({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      main: "./worker/src/index.ts",
+      main: bundle.path,
       miniflare: localWorkerOptions({
         authToken: TEST_AUTH_TOKEN,
         backendToken: TEST_BACKEND_TOKEN,
