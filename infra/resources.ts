@@ -115,9 +115,9 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
 
   const workerUrl = config.customDomain
     ? `https://${config.customDomain}`
-    : config.workersDev && config.workersDevSubdomain
-      ? `https://${names.script}.${config.workersDevSubdomain}.workers.dev`
-      : "(no public route: set customDomain, or workersDev and workersDevSubdomain)";
+    : config.workersDev
+      ? `https://${names.script}.${config.workersDevSubdomain ?? "<account-subdomain>"}.workers.dev`
+      : "(not routed: set customDomain, or workersDev true)";
 
   return {
     workerUrl: pulumi.output(workerUrl),

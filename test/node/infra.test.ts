@@ -14,6 +14,8 @@ import { type Bundle, bundleWorker } from "../../worker/build.ts";
 import { QUEUES, RETENTION, WORKFLOW_KINDS, WORKFLOWS } from "../../worker/src/topology.ts";
 
 const root = join(import.meta.dirname, "..", "..");
+// biome-ignore lint/suspicious/noExplicitAny: resource inputs of many shapes, read by field name.
+type Inputs = Record<string, any>;
 const STACKS = ["dev", "staging", "prod"] as const;
 const tokens = (stack: string) => ({
   authToken: `auth-${stack}-0f9e8d7c6b5a`,
@@ -36,8 +38,7 @@ async function runStack(stack: string, change: (config: Record<string, string>) 
 
 const ofType = (run: MockRun, type: string) =>
   run.resources.filter((r) => r.type === `cloudflare:index/${type}`);
-const inputs = (run: MockRun, type: string) =>
-  ofType(run, type).map((r) => unwrap(r.inputs) as Record<string, any>);
+const inputs = (run: MockRun, type: string) => ofType(run, type).map((r) => unwrap(r.inputs) as Inputs);
 
 describe.each(STACKS)("stack %s", (stack) => {
   let run: MockRun;
@@ -80,7 +81,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
   it("sets every consumer field from the topology", () => {
     const [recovery, deadLetter] = ["recovery-consumer", "dead-letter-consumer"].map(
-      (name) => unwrap(run.resources.find((r) => r.name === name)?.inputs) as Record<string, any>,
+      (name) => unwrap(run.resources.find((r) => r.name === name)?.inputs) as Inputs,
     );
     const expected = (c: (typeof QUEUES)[keyof typeof QUEUES]["consumer"]) => ({
       batchSize: c.maxBatchSize,
@@ -188,7 +189,7 @@ describe("stack config", () => {
     const run = await runStack("dev", (c) =>
       Object.assign(c, { rateLimit: "50", ratePeriod: "10", retentionDays: "30" }),
     );
-    const bindings = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Record<string, any>[];
+    const bindings = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Inputs[];
     expect(bindings.find((b) => b.type === "ratelimit")?.simple).toEqual({ limit: 50, period: 10 });
     expect(bindings.find((b) => b.name === "RETENTION_DAYS")?.text).toBe("30");
   });
@@ -258,7 +259,7 @@ describe("CI workflows", () => {
     const workflow = parse(text) as {
       on: unknown;
       permissions: Record<string, string>;
-      jobs: Record<string, any>;
+      jobs: Inputs;
     };
     expect(workflow.on).toBeTruthy();
     expect(workflow.permissions).toBeTruthy();
@@ -269,6 +270,47 @@ describe("CI workflows", () => {
       for (const step of job.steps) {
         if (step.uses) expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
       }
+    }
+  });
+});
+
+describe("deployment flow", () => {
+  const load = async (file: string) =>
+    parse(await readFile(join(root, ".github", "workflows", file), "utf8")) as Inputs;
+  /** A GitHub Actions expression, as the workflow file spells it. */
+  const gh = (expression: string) => `\u0024{{ ${expression} }}`;
+  const pulumiStep = (job: Inputs) =>
+    job.steps.find((s: Inputs) => String(s.uses).startsWith("pulumi/actions@"));
+
+  it("previews every stack on pull requests and comments the result", async () => {
+    const preview = await load("preview.yml");
+    expect(preview.on).toHaveProperty("pull_request");
+    expect(preview.jobs.preview.strategy.matrix.stack).toEqual([...STACKS]);
+    expect(preview.jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(pulumiStep(preview.jobs.preview).with).toMatchObject({
+      command: "preview",
+      "comment-on-pr": true,
+    });
+  });
+
+  it("deploys staging on merge and production only after it, behind an approval environment", async () => {
+    const deploy = await load("deploy.yml");
+    expect(deploy.on.push.branches).toEqual(["main"]);
+    expect(deploy.jobs.staging).toMatchObject({ needs: "test", environment: "staging" });
+    expect(deploy.jobs.production).toMatchObject({ needs: "staging", environment: "production" });
+    expect(pulumiStep(deploy.jobs.staging).with).toMatchObject({
+      command: "up",
+      "stack-name": `${gh("vars.PULUMI_ORG")}/staging`,
+    });
+    expect(pulumiStep(deploy.jobs.production).with).toMatchObject({
+      command: "up",
+      "stack-name": `${gh("vars.PULUMI_ORG")}/prod`,
+    });
+    for (const job of [deploy.jobs.staging, deploy.jobs.production]) {
+      expect(pulumiStep(job).env).toEqual({
+        PULUMI_ACCESS_TOKEN: `${gh("secrets.PULUMI_ACCESS_TOKEN")}`,
+        CLOUDFLARE_API_TOKEN: `${gh("secrets.CLOUDFLARE_API_TOKEN")}`,
+      });
     }
   });
 });
