@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -14,8 +15,11 @@ import {
 } from "./support/settings.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-/** The worker under test is the bundle Pulumi uploads and `npm run dev` runs, not its sources. */
-const bundle = await bundleWorker();
+/**
+ * The worker under test is the bundle Pulumi uploads and `npm run dev` runs, not its sources:
+ * the same build, byte for byte, written aside so a test that bundles cannot rewrite it mid-run.
+ */
+const bundle = await bundleWorker(join(root, ".wrangler", "test-bundle"));
 
 /** The worker under test, with the same bindings `npm run dev` and Pulumi give it. */
 const workerProject = (name: string, include: string[], overrides: Partial<LocalSettings> = {}) => ({
