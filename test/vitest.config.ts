@@ -6,12 +6,14 @@ import { bundleWorker } from "../worker/build.ts";
 import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
 import {
   TEST_AUTH_TOKEN,
+  TEST_AUTH_TOKEN_NEXT,
   TEST_BACKEND_TIMEOUT_MS,
   TEST_BACKEND_TOKEN,
   TEST_MAX_EVENTS,
   TEST_RATE_LIMIT,
   TEST_RECOVERY_MAX_RETRIES,
   TEST_RETRY_DELAY_SCALE,
+  TEST_SIGNING_SECRET,
 } from "./support/settings.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -28,7 +30,9 @@ const workerProject = (name: string, include: string[], overrides: Partial<Local
       main: bundle.path,
       miniflare: localWorkerOptions({
         authToken: TEST_AUTH_TOKEN,
+        authTokenNext: TEST_AUTH_TOKEN_NEXT,
         backendToken: TEST_BACKEND_TOKEN,
+        signingSecret: TEST_SIGNING_SECRET,
         backendUrl: inject("backendUrl"),
         retryDelayScale: TEST_RETRY_DELAY_SCALE,
         recoveryMaxRetries: TEST_RECOVERY_MAX_RETRIES,

@@ -8,3 +8,9 @@ export const TEST_MAX_EVENTS = 300;
 export const TEST_RATE_LIMIT = 5;
 /** Recovery deliveries before the dead-letter queue; production's 10 would take minutes. */
 export const TEST_RECOVERY_MAX_RETRIES = 2;
+/** The second accepted dispatch token, as during a rotation; the rate-limit tests use it as a second caller. */
+export const TEST_AUTH_TOKEN_NEXT = "test-dispatch-token-next-5566778899";
+/** Every callback in the worker tests is signed with this and verified by the reference backend. */
+export const TEST_SIGNING_SECRET = "test-signing-secret-aabbccddeeff";
+/** Secret values that must never appear in any log line of a test run. */
+export const TEST_SECRETS = [TEST_AUTH_TOKEN, TEST_AUTH_TOKEN_NEXT, TEST_BACKEND_TOKEN, TEST_SIGNING_SECRET];

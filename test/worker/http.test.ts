@@ -45,7 +45,7 @@ describe("authentication", () => {
         body: "{}",
         headers: { authorization: "Bearer x" },
       }),
-      { ...testEnv, AUTH_TOKEN: undefined },
+      { ...testEnv, AUTH_TOKEN: undefined, AUTH_TOKEN_NEXT: undefined },
     );
     expect(response.status).toBe(500);
     const body = (await response.json()) as { error: string };

@@ -67,16 +67,16 @@ describe("classify", () => {
 });
 
 describe("backend request", () => {
-  it("falls back to the dispatch token when no backend token is set", () => {
-    const request = backendRequest(
+  it("falls back to the dispatch token when no backend token is set", async () => {
+    const request = await backendRequest(
       { ...testEnv, BACKEND_TOKEN: undefined },
       job("evt_1"),
       "email/verification",
     );
     expect(request.headers.get("authorization")).toBe(`Bearer ${testEnv.AUTH_TOKEN}`);
   });
-  it("keeps a path prefix in BACKEND_URL", () => {
-    const request = backendRequest(
+  it("keeps a path prefix in BACKEND_URL", async () => {
+    const request = await backendRequest(
       { ...testEnv, BACKEND_URL: "https://api.example.com/v1/" },
       job("e"),
       "a/b",

@@ -7,6 +7,8 @@ export interface Call {
   idempotencyKey: string;
   tenantId: string | null;
   authorized: boolean;
+  /** The signature check's verdict when the backend verifies signatures, else null. */
+  signature: "ok" | "missing" | "malformed" | "expired" | "mismatch" | "replayed" | null;
   status: number;
   /** True for the one call that performed its Idempotency-Key; repeats answer 200 and do nothing. */
   performed: boolean;

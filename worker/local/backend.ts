@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { memoryReplayGuard, SIGNATURE_HEADER, verify } from "../src/signing.ts";
 import type { Call, Fault } from "./backend-api.ts";
 
 export type { Call, Fault };
@@ -12,7 +13,10 @@ export type { Call, Fault };
  */
 
 export interface BackendOptions {
-  token: string;
+  /** Accepted bearer tokens: the current one, and the next during a rotation. */
+  token: string | readonly string[];
+  /** When set, every call must carry a valid signature by one of these secrets. */
+  signingSecrets?: readonly string[];
   port?: number;
   host?: string;
   log?: (line: string) => void;
@@ -34,9 +38,14 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const calls: Call[] = [];
   const executions = new Map<string, Call>();
   let faults: Fault[] = [];
-  const expected = digest(`Bearer ${options.token}`);
-  const authorized = (req: IncomingMessage) =>
-    timingSafeEqual(digest(req.headers.authorization ?? ""), expected);
+  const expected = (typeof options.token === "string" ? [options.token] : options.token).map((t) =>
+    digest(`Bearer ${t}`),
+  );
+  const authorized = (req: IncomingMessage) => {
+    const given = digest(req.headers.authorization ?? "");
+    return expected.reduce((ok, wanted) => timingSafeEqual(given, wanted) || ok, false);
+  };
+  const replayGuard = memoryReplayGuard();
 
   const server = createServer(async (req, res) => {
     try {
@@ -63,6 +72,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       idempotencyKey: header("idempotency-key"),
       tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
       authorized: authorized(req),
+      signature: null,
       status: 0,
       performed: false,
       at: Date.now(),
@@ -79,6 +89,15 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     };
 
     if (!call.authorized) return finish(401, { error: "Unauthorized" });
+    if (options.signingSecrets?.length) {
+      const signed = { method: "POST", path: `${PREFIX}${path}`, eventId: call.eventId, body };
+      const verdict = await verify(header(SIGNATURE_HEADER), signed, {
+        secrets: options.signingSecrets,
+        replayGuard,
+      });
+      call.signature = verdict.ok ? "ok" : verdict.reason;
+      if (!verdict.ok) return finish(401, { error: `Bad signature: ${verdict.reason}` });
+    }
     const fault = faults.find(
       (f) =>
         (f.path === undefined || f.path === path) &&

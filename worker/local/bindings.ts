@@ -13,8 +13,12 @@ import {
 
 export interface LocalSettings {
   authToken: string;
+  /** The second accepted dispatch token, as during a rotation. */
+  authTokenNext?: string;
   backendUrl: string;
   backendToken?: string;
+  /** Signs every backend call when set. */
+  signingSecret?: string;
   retryDelayScale?: number;
   /** Overrides of the topology's rate limit, for tests that must reach it. */
   dispatchRateLimit?: number;
@@ -67,7 +71,9 @@ export function localWorkerOptions(settings: LocalSettings) {
       BACKEND_URL: settings.backendUrl,
       RETRY_DELAY_SCALE: String(scale),
       [SECRETS.authToken]: settings.authToken,
+      ...(settings.authTokenNext ? { [SECRETS.authTokenNext]: settings.authTokenNext } : {}),
       ...(settings.backendToken ? { [SECRETS.backendToken]: settings.backendToken } : {}),
+      ...(settings.signingSecret ? { [SECRETS.signingSecret]: settings.signingSecret } : {}),
     },
   };
 }

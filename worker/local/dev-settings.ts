@@ -7,8 +7,10 @@ export interface DevSettings {
   authToken: string;
   /** True when the token was made up here and must be shown to the developer. */
   generatedToken: boolean;
+  authTokenNext?: string;
   backendUrl?: string;
   backendToken?: string;
+  signingSecret?: string;
   retryDelayScale: number;
   stateDir?: string;
 }
@@ -23,8 +25,10 @@ export function devSettings(environment: NodeJS.ProcessEnv, devVars = ""): DevSe
     backendPort: Number(given("BACKEND_PORT") ?? 8788),
     authToken: authToken ?? `dev-${randomBytes(12).toString("hex")}`,
     generatedToken: authToken === undefined,
+    authTokenNext: given("AUTH_TOKEN_NEXT"),
     backendUrl: given("BACKEND_URL"),
     backendToken: given("BACKEND_TOKEN"),
+    signingSecret: given("SIGNING_SECRET"),
     retryDelayScale: Number(given("RETRY_DELAY_SCALE") ?? 1),
     stateDir: given("STATE_DIR"),
   };

@@ -17,6 +17,7 @@ let backend: Backend | undefined;
 if (!settings.backendUrl) {
   backend = await startBackend({
     token: settings.backendToken ?? settings.authToken,
+    ...(settings.signingSecret ? { signingSecrets: [settings.signingSecret] } : {}),
     port: settings.backendPort,
     log: (line) => console.log(`[backend] ${line}`),
   });
@@ -24,6 +25,8 @@ if (!settings.backendUrl) {
 const runtime = await startRuntime({
   port: settings.port,
   authToken: settings.authToken,
+  authTokenNext: settings.authTokenNext,
+  signingSecret: settings.signingSecret,
   backendUrl: settings.backendUrl ?? (backend as Backend).url,
   backendToken: settings.backendToken,
   retryDelayScale: settings.retryDelayScale,

@@ -65,10 +65,16 @@ export const RATE_LIMITS = {
   dispatch: { binding: "DISPATCH_RATE_LIMIT", namespaceId: "1001", limit: 600, period: 60 },
 } as const;
 
-/** Secret bindings. The backend token falls back to the dispatch token when unset. */
+/**
+ * Secret bindings. Dispatch accepts the current and the next token, so producers can switch
+ * with no downtime; the backend token falls back to the dispatch token when unset; callbacks are
+ * signed when a signing secret is set.
+ */
 export const SECRETS = {
   authToken: "AUTH_TOKEN",
+  authTokenNext: "AUTH_TOKEN_NEXT",
   backendToken: "BACKEND_TOKEN",
+  signingSecret: "SIGNING_SECRET",
 } as const;
 
 /** Plain-text bindings with their defaults (the worker applies these when a var is absent). */
@@ -104,6 +110,11 @@ export const LIMITS = {
   eventNameLength: 100,
   /** Backend error text kept in errors and logs. */
   errorTextLength: 500,
+  /** One event's payload, as JSON, and how deep it may nest. */
+  payloadBytes: 256 * 1024,
+  payloadDepth: 32,
+  /** A tenant id used as a rate-limit key. */
+  tenantIdLength: 128,
 } as const;
 
 /** Tier 1: the Workflow step. `limit` counts retries, so 3 means 4 attempts (1 s, 2 s, 4 s apart). */

@@ -1,10 +1,28 @@
 import type { Env } from "../env.ts";
 import type { JobParams } from "../events/job.ts";
+import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { VARS } from "../topology.ts";
 import { bounded, classify, type Outcome } from "./outcome.ts";
 
+/**
+ * Backend paths are catalog step names; this shape cannot leave `/workflows/execute/` (no dots,
+ * percent signs, query strings, backslashes or empty segments), whatever a future entry says.
+ */
+const STEP_PATH = /^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\/[a-z0-9]+(?:[-_][a-z0-9]+)*)*$/;
+
+export class UnsafeStepError extends Error {
+  override readonly name = "UnsafeStepError";
+}
+
 /** The contract's callback: the same ids on every attempt, so the backend can deduplicate. */
-export function backendRequest(env: Env, job: JobParams, step: string): Request {
+export async function backendRequest(
+  env: Env,
+  job: JobParams,
+  step: string,
+  now = Date.now(),
+): Promise<Request> {
+  if (!STEP_PATH.test(step))
+    throw new UnsafeStepError(`Refusing to call an unsafe backend path: ${JSON.stringify(step)}`);
   const base = (env.BACKEND_URL ?? VARS.BACKEND_URL).replace(/\/+$/, "");
   const headers = new Headers({
     "content-type": "application/json",
@@ -15,11 +33,13 @@ export function backendRequest(env: Env, job: JobParams, step: string): Request 
   });
   const tenant = job.payload.tenantId;
   if (typeof tenant === "string" && tenant.trim() !== "") headers.set("x-tenant-id", tenant.trim());
-  return new Request(`${base}/workflows/execute/${step}`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify(job.payload),
-  });
+  const url = `${base}/workflows/execute/${step}`;
+  const body = JSON.stringify(job.payload);
+  if (env.SIGNING_SECRET) {
+    const request = { method: "POST", path: new URL(url).pathname, eventId: job.id, body };
+    headers.set(SIGNATURE_HEADER, await sign(env.SIGNING_SECRET, Math.floor(now / 1000), request));
+  }
+  return new Request(url, { method: "POST", headers, body });
 }
 
 /** Calls one backend step and classifies the answer; never throws. */
@@ -27,9 +47,16 @@ export async function callBackend(env: Env, job: JobParams, step: string): Promi
   if (!(env.BACKEND_URL ?? VARS.BACKEND_URL))
     return { kind: "retry", reason: "BACKEND_URL is not configured" };
   const timeoutMs = Number(env.BACKEND_TIMEOUT_MS ?? VARS.BACKEND_TIMEOUT_MS);
+  let request: Request;
+  try {
+    request = await backendRequest(env, job, step);
+  } catch (error) {
+    // A request that must not be sent will not become sendable by retrying.
+    return { kind: "dead", reason: bounded(error instanceof Error ? error.message : String(error)) };
+  }
   let response: Response;
   try {
-    response = await fetch(backendRequest(env, job, step), { signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === "TimeoutError";
     return {

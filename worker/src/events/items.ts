@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { LIMITS } from "../topology.ts";
+import { nestsDeeperThan, payloadProblem } from "./bounds.ts";
 import { definitionOf, isEventName } from "./catalog.ts";
 import { headerToken, INSTANCE_ID, type JobParams } from "./job.ts";
 
@@ -61,12 +62,18 @@ export function parseItem(item: unknown, now: number): ItemResult {
   const id = readableId(item);
   const fail = (error: string): ItemResult => ({ ok: false, id, error });
   if (!isRecord(item)) return fail("Invalid event structure: an event must be a JSON object");
+  // Bounded before anything walks it: zod, the digest and the workflow params all would.
+  if (nestsDeeperThan(item, LIMITS.payloadDepth + 3)) {
+    return fail(`Invalid event structure: nests deeper than ${LIMITS.payloadDepth} levels`);
+  }
 
   const shape = (isRecord(item.event) ? LegacyItem : EnvelopeItem).safeParse(item);
   if (!shape.success) return fail(`Invalid event structure: ${describe(shape.error)}`);
   const event = shape.data;
 
   if (!isEventName(event.name)) return fail(`Unknown event: ${printable(event.name)}`);
+  const problem = payloadProblem(event.body);
+  if (problem) return fail(`Invalid event structure: ${event.bodyPath} ${problem}`);
   const payload = definitionOf(event.name).schema.safeParse(event.body);
   if (!payload.success) {
     return fail(`Invalid event structure: ${describe(payload.error, event.bodyPath)}`);
