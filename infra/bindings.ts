@@ -59,10 +59,18 @@ export function scriptBindings(
       text,
     })),
     { type: "secret_text", name: SECRETS.authToken, text: config.authToken },
-    ...(config.backendToken
-      ? [{ type: "secret_text", name: SECRETS.backendToken, text: config.backendToken }]
-      : []),
+    ...optionalSecrets(config).map(([name, text]) => ({ type: "secret_text", name, text })),
   ];
+}
+
+/** The secrets a stack may leave unset; each is bound only when set. */
+function optionalSecrets(config: StackConfig): [string, pulumi.Output<string>][] {
+  const secrets: [string, pulumi.Output<string> | undefined][] = [
+    [SECRETS.authTokenNext, config.authTokenNext],
+    [SECRETS.backendToken, config.backendToken],
+    [SECRETS.signingSecret, config.signingSecret],
+  ];
+  return secrets.filter((entry): entry is [string, pulumi.Output<string>] => entry[1] !== undefined);
 }
 
 /** The names the worker's Env expects from a deployment (the optional backend token aside). */

@@ -21,7 +21,11 @@ export interface StackConfig {
   /** Protect data resources (D1, dead-letter queue) from deletion: on for production. */
   protectData: boolean;
   authToken: pulumi.Output<string>;
+  /** Accepted beside authToken during a rotation. */
+  authTokenNext: pulumi.Output<string> | undefined;
   backendToken: pulumi.Output<string> | undefined;
+  /** Signs every backend call when set. */
+  signingSecret: pulumi.Output<string> | undefined;
 }
 
 export class ConfigError extends Error {
@@ -44,7 +48,9 @@ export const CONFIG_KEYS = {
   logSamplingPercent: "pulumi config set logSamplingPercent 100",
   protectData: "pulumi config set protectData true",
   authToken: "pulumi config set --secret authToken <token>",
+  authTokenNext: "pulumi config set --secret authTokenNext <token>",
   backendToken: "pulumi config set --secret backendToken <token>",
+  signingSecret: "pulumi config set --secret signingSecret <secret>",
 } as const;
 
 type Key = keyof typeof CONFIG_KEYS;
@@ -56,6 +62,7 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   const invalid = (key: Key, why: string) =>
     new ConfigError(`Invalid config "${key}" for stack "${stack}": ${why}. Set it with: ${fix(key)}`);
   const text = (key: Key) => config.get(key) || undefined;
+  const optionalSecret = (key: Key) => (text(key) === undefined ? undefined : config.requireSecret(key));
   const required = (key: Key) => text(key) ?? throwError(missing(key));
   const number = (key: Key, fallback: number, min: number, max: number) => {
     const raw = text(key);
@@ -96,7 +103,9 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     logSamplingPercent: number("logSamplingPercent", 100, 0, 100),
     protectData: flag("protectData", false),
     authToken: config.requireSecret("authToken"),
-    backendToken: config.get("backendToken") ? config.requireSecret("backendToken") : undefined,
+    authTokenNext: optionalSecret("authTokenNext"),
+    backendToken: optionalSecret("backendToken"),
+    signingSecret: optionalSecret("signingSecret"),
   };
 }
 

@@ -1,9 +1,11 @@
-import { join } from "node:path";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "../worker/build.ts";
 import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
+import { LOG_FILE } from "./support/log-scan.ts";
 import {
   TEST_AUTH_TOKEN,
   TEST_AUTH_TOKEN_NEXT,
@@ -50,17 +52,26 @@ const workerProject = (name: string, include: string[], overrides: Partial<Local
     include,
     globalSetup: ["./test/support/backend-setup.ts"],
     testTimeout: 30_000,
-    // The worker logs a JSON line per event and call; keep warnings and errors only.
-    onConsoleLog: (line: string) => !line.startsWith('{"level":"info"'),
   },
 });
 
+mkdirSync(dirname(LOG_FILE), { recursive: true });
+
 export default defineConfig({
   test: {
+    // Runs once around the whole run: its teardown scans every captured log line for secrets.
+    globalSetup: ["./test/support/log-scan.ts"],
+    // Every line is kept for the secret scan; on screen, warnings and errors only.
+    onConsoleLog: (line: string) => {
+      appendFileSync(LOG_FILE, line.endsWith("\n") ? line : `${line}\n`);
+      return !line.startsWith('{"level":"info"');
+    },
     projects: [
       workerProject("worker", ["test/worker/**/*.test.ts"]),
       // Its own runtime, so reaching the limit cannot throttle the other tests.
       workerProject("rate-limit", ["test/rate-limit/**/*.test.ts"], { dispatchRateLimit: TEST_RATE_LIMIT }),
+      // Thousands of requests from one caller: a limit they cannot reach.
+      workerProject("fuzz", ["test/fuzz/**/*.test.ts"], { dispatchRateLimit: 1_000_000 }),
       { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },
     ],
   },

@@ -20,6 +20,7 @@ const STACKS = ["dev", "staging", "prod"] as const;
 const tokens = (stack: string) => ({
   authToken: `auth-${stack}-0f9e8d7c6b5a`,
   backendToken: `backend-${stack}-1a2b3c4d5e`,
+  signingSecret: `signing-${stack}-9e8d7c6b5a4f`,
 });
 
 let bundle: Bundle;
@@ -31,9 +32,14 @@ beforeAll(async () => {
 async function runStack(stack: string, change: (config: Record<string, string>) => void = () => {}) {
   const { values } = await stackFileConfig(stack);
   const config: Record<string, string> = { ...values, authToken: tokens(stack).authToken };
-  if (stack === "prod") config.backendToken = tokens(stack).backendToken;
+  if (stack === "prod") Object.assign(config, tokens(stack));
   change(config);
-  return runUnderMocks(stack, config, ["authToken", "backendToken"], bundle);
+  return runUnderMocks(
+    stack,
+    config,
+    ["authToken", "authTokenNext", "backendToken", "signingSecret"],
+    bundle,
+  );
 }
 
 const ofType = (run: MockRun, type: string) =>
@@ -114,7 +120,10 @@ describe.each(STACKS)("stack %s", (stack) => {
       bindings: { name: string; type: string }[];
     };
     const bound = script.bindings.map((b) => b.name).sort();
-    const expected = [...expectedBindingNames(), ...(stack === "prod" ? ["BACKEND_TOKEN"] : [])].sort();
+    const expected = [
+      ...expectedBindingNames(),
+      ...(stack === "prod" ? ["BACKEND_TOKEN", "SIGNING_SECRET"] : []),
+    ].sort();
     expect(bound).toEqual(expected);
     expect(script.bindings.find((b) => b.name === "DB")).toMatchObject({
       type: "d1",
@@ -185,6 +194,13 @@ describe("stack config", () => {
     await expect(runStack("dev", (c) => (c.customDomain = "jobs.example.org"))).rejects.toThrow(/"zoneId"/);
   });
 
+  it("binds the next dispatch token only while a rotation sets it", async () => {
+    const run = await runStack("dev", (c) => (c.authTokenNext = "next-token-for-rotation"));
+    const bindings = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Inputs[];
+    expect(bindings.find((b) => b.name === "AUTH_TOKEN_NEXT")).toMatchObject({ type: "secret_text" });
+    expect(JSON.stringify(run.outputs)).not.toContain("next-token-for-rotation");
+  });
+
   it("applies per-stack values to bindings", async () => {
     const run = await runStack("dev", (c) =>
       Object.assign(c, { rateLimit: "50", ratePeriod: "10", retentionDays: "30" }),
@@ -201,7 +217,7 @@ describe("stack config", () => {
       runtime: { name: string };
     };
     expect(project).toMatchObject({ main: "infra/", runtime: { name: "nodejs" } });
-    const secrets = ["authToken", "backendToken"];
+    const secrets = ["authToken", "authTokenNext", "backendToken", "signingSecret"];
     const required = ["accountId", "backendUrl"];
     expect(Object.keys(project.config).sort()).toEqual(
       Object.keys(CONFIG_KEYS)
