@@ -21,6 +21,12 @@ it("falls back to .dev.vars, then to defaults", () => {
   expect(defaults.authToken).toMatch(/^dev-[0-9a-f]{24}$/);
 });
 
+it("reads the signing secret, the next token and the rate limit", () => {
+  const settings = devSettings({ SIGNING_SECRET: "s", AUTH_TOKEN_NEXT: "n", RATE_LIMIT: "42" });
+  expect(settings).toMatchObject({ signingSecret: "s", authTokenNext: "n", rateLimit: 42 });
+  expect(devSettings({}).rateLimit).toBeUndefined();
+});
+
 it("treats an empty variable as unset", () => {
   expect(devSettings({ AUTH_TOKEN: "" }, file).authToken).toBe("from-file");
 });

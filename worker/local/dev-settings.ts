@@ -12,6 +12,8 @@ export interface DevSettings {
   backendToken?: string;
   signingSecret?: string;
   retryDelayScale: number;
+  /** Dispatch requests per caller per minute, as a stack's `rateLimit`. */
+  rateLimit?: number;
   stateDir?: string;
 }
 
@@ -30,6 +32,7 @@ export function devSettings(environment: NodeJS.ProcessEnv, devVars = ""): DevSe
     backendToken: given("BACKEND_TOKEN"),
     signingSecret: given("SIGNING_SECRET"),
     retryDelayScale: Number(given("RETRY_DELAY_SCALE") ?? 1),
+    rateLimit: given("RATE_LIMIT") === undefined ? undefined : Number(given("RATE_LIMIT")),
     stateDir: given("STATE_DIR"),
   };
 }

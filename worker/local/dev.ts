@@ -30,6 +30,7 @@ const runtime = await startRuntime({
   backendUrl: settings.backendUrl ?? (backend as Backend).url,
   backendToken: settings.backendToken,
   retryDelayScale: settings.retryDelayScale,
+  dispatchRateLimit: settings.rateLimit,
   persistTo: settings.stateDir ?? join(root, ".wrangler", "state"),
   onLog: (line) => console.log(`[worker] ${line}`),
 });
