@@ -72,6 +72,13 @@ describe("reference backend", () => {
     expect((await execute("bad/path", "k-bad")).status).toBe(200);
   });
 
+  it("can drop the connection without an answer", async () => {
+    backend.addFault({ eventId: "evt_reset", status: 0, reset: true, count: 1 });
+    await expect(execute("email/x", "k-reset", { eventId: "evt_reset" })).rejects.toThrow();
+    expect(backend.calls.find((c) => c.eventId === "evt_reset")?.status).toBe(-1);
+    expect((await execute("email/x", "k-reset", { eventId: "evt_reset" })).status).toBe(200);
+  });
+
   it("lists calls for one event", async () => {
     const body = (await (await control("calls?eventId=evt_f")).json()) as { calls: { status: number }[] };
     expect(body.calls.map((c) => c.status)).toEqual([503, 503, 200]);

@@ -9,6 +9,7 @@ export interface Call {
   authorized: boolean;
   /** The signature check's verdict when the backend verifies signatures, else null. */
   signature: "ok" | "missing" | "malformed" | "expired" | "mismatch" | "replayed" | null;
+  /** The answer's status; -1 when the connection was reset, 0 while unanswered. */
   status: number;
   /** True for the one call that performed its Idempotency-Key; repeats answer 200 and do nothing. */
   performed: boolean;
@@ -26,4 +27,6 @@ export interface Fault {
   rate?: number;
   latencyMs?: number;
   retryAfter?: string;
+  /** Drop the connection without answering (after any latency); `status` is then ignored. */
+  reset?: boolean;
 }

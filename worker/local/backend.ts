@@ -108,6 +108,12 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     if (fault) {
       if (fault.count !== undefined) fault.count -= 1;
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      if (fault.reset) {
+        call.status = -1;
+        options.log?.(`reset POST ${PREFIX}${path} event=${call.eventId}`);
+        req.socket.destroy();
+        return;
+      }
       // A 2xx fault only adds latency: the work is still performed, once.
       if (fault.status < 200 || fault.status >= 300) {
         const headers: Record<string, string> = fault.retryAfter ? { "retry-after": fault.retryAfter } : {};

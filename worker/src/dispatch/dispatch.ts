@@ -1,9 +1,8 @@
 import type { Env } from "../env.ts";
-import { parseItem } from "../events/items.ts";
 import type { JobParams } from "../events/job.ts";
 import { log } from "../log.ts";
 import { type Claim, claimReceipts, settleReceipts } from "../store/receipts.ts";
-import { contentDigest } from "./digest.ts";
+import { admit } from "./admit.ts";
 import { startInstances } from "./start.ts";
 
 export interface DispatchResult {
@@ -12,35 +11,12 @@ export interface DispatchResult {
   errors?: { id: string; error: string }[];
 }
 
-interface Admitted {
-  job: JobParams;
-  digest: string;
-}
-
 /**
  * Admits a batch: validates every item, claims a receipt per id so a re-send starts nothing
  * twice, creates the new instances, and reports each item's fate in the order it came.
  */
 export async function dispatch(env: Env, items: readonly unknown[], now: number): Promise<DispatchResult> {
-  const errors: { id: string; error: string }[] = [];
-  const admitted = new Map<string, Admitted>();
-
-  for (const item of items) {
-    const parsed = parseItem(item, now);
-    if (!parsed.ok) {
-      errors.push({ id: parsed.id, error: parsed.error });
-      continue;
-    }
-    const digest = await contentDigest(item);
-    const earlier = admitted.get(parsed.job.id);
-    if (earlier === undefined) admitted.set(parsed.job.id, { job: parsed.job, digest });
-    else if (earlier.digest !== digest) {
-      errors.push({
-        id: parsed.job.id,
-        error: "Conflicting duplicate id: this batch already has a different event with this id",
-      });
-    }
-  }
+  const { admitted, errors } = await admit(items, now);
 
   const claims = await claimReceipts(
     env.DB,

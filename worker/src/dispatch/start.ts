@@ -17,12 +17,14 @@ export interface StartOutcome {
  */
 export async function startInstances(env: Env, jobs: readonly JobParams[]): Promise<StartOutcome> {
   const outcome: StartOutcome = { started: [], failed: [] };
-  const byWorkflow = Map.groupBy(jobs, (job) => CATALOG[job.name].workflow);
-  const calls = [...byWorkflow].flatMap(([kind, group]) =>
-    chunk(group).map((part) => createChunk(env, kind, part, outcome)),
-  );
-  await Promise.all(calls);
+  await Promise.all(route(jobs).map(({ kind, jobs: part }) => createChunk(env, kind, part, outcome)));
   return outcome;
+}
+
+/** Which Workflow each job goes to, in createBatch-sized chunks. */
+export function route(jobs: readonly JobParams[]): { kind: WorkflowKind; jobs: JobParams[] }[] {
+  const byWorkflow = Map.groupBy(jobs, (job) => CATALOG[job.name].workflow);
+  return [...byWorkflow].flatMap(([kind, group]) => chunk(group).map((part) => ({ kind, jobs: part })));
 }
 
 async function createChunk(
