@@ -13,6 +13,8 @@ export interface Call {
   status: number;
   /** True for the one call that performed its Idempotency-Key; repeats answer 200 and do nothing. */
   performed: boolean;
+  /** The injected fault this call met, if any: "503", "reset", "latency 1500 ms", ... */
+  fault?: string;
   at: number;
 }
 

@@ -107,6 +107,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     );
     if (fault) {
       if (fault.count !== undefined) fault.count -= 1;
+      call.fault = fault.reset
+        ? "reset"
+        : fault.status >= 300
+          ? String(fault.status)
+          : `latency ${fault.latencyMs} ms`;
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
       if (fault.reset) {
         call.status = -1;

@@ -1,24 +1,30 @@
 import type { Miniflare } from "miniflare";
-import { CATALOG, type EventName, isEventName } from "../src/events/catalog.ts";
-import { DATABASE, WORKFLOWS } from "../src/topology.ts";
-
-/** Local-engine states that hold work which only a running engine moves forward. */
-const IN_FLIGHT = new Set(["queued", "running", "waiting"]);
+import { CATALOG, isEventName } from "../src/events/catalog.ts";
+import { DATABASE, QUEUES, WORKFLOWS } from "../src/topology.ts";
 
 type Instance = {
   status(): Promise<{ status: string }>;
   pause(): Promise<void>;
   resume(): Promise<void>;
+  restart(): Promise<void>;
 };
 type Bindings = Record<string, unknown> & {
   [DATABASE.binding]: { prepare(sql: string): { all<T>(): Promise<{ results: T[] }> } };
+  [QUEUES.recovery.binding]: { sendBatch(messages: { body: { eventId: string } }[]): Promise<void> };
 };
 
+const PARALLEL = 16;
+
 /**
- * Cloudflare wakes a sleeping or retrying instance after any restart; the local engine only
- * keeps its timers in memory. After a restart on persisted state, this pauses and resumes every
- * instance that was in flight, which replays it from its durable step cache: finished steps are
- * not called again and sleeps end at their original time.
+ * Cloudflare wakes a sleeping or retrying instance after any restart; the local engine keeps
+ * its timers in memory and forgets them. After a restart on persisted state this moves every
+ * instance that was in flight again:
+ * - started ones (running, waiting, paused) are paused and resumed, which replays them from
+ *   their durable step cache: finished steps are not called again, sleeps end on time;
+ * - queued ones never ran a step, so they are simply started again;
+ * - local queues keep messages in memory too, so every failed event still retrying gets its
+ *   recovery pointer again (a duplicate pointer is harmless: the consumer skips settled events
+ *   and the backend deduplicates).
  */
 export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
   const env = await miniflare.getBindings<Bindings>();
@@ -33,19 +39,34 @@ export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
     return 0; // A fresh state has no receipts table yet.
   }
   let revived = 0;
-  for (const { id, name } of rows) {
-    if (!isEventName(name)) continue;
-    const workflow = env[WORKFLOWS[CATALOG[name as EventName].workflow].binding] as {
-      get(id: string): Promise<Instance>;
-    };
+  const revive = async ({ id, name }: { id: string; name: string }) => {
+    if (!isEventName(name)) return;
+    const workflow = env[WORKFLOWS[CATALOG[name].workflow].binding] as { get(id: string): Promise<Instance> };
     const instance = await workflow.get(id).catch(() => undefined);
-    if (!instance || !IN_FLIGHT.has((await instance.status()).status)) continue;
-    await instance.pause();
-    for (let i = 0; i < 100 && (await instance.status()).status !== "paused"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await instance.resume();
+    const status = instance && (await instance.status()).status;
+    if (!instance || !status) return;
+    if (status === "queued") {
+      await instance.restart();
+    } else if (["running", "waiting", "waitingForPause", "paused"].includes(status)) {
+      if (status !== "paused") await instance.pause();
+      for (let i = 0; i < 250 && (await instance.status()).status !== "paused"; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await instance.resume();
+    } else return;
     revived += 1;
+  };
+  for (let i = 0; i < rows.length; i += PARALLEL) await Promise.all(rows.slice(i, i + PARALLEL).map(revive));
+
+  const retrying = await env[DATABASE.binding]
+    .prepare("SELECT id FROM failed_events WHERE status = 'retrying'")
+    .all<{ id: string }>()
+    .then(({ results }) => results)
+    .catch(() => []); // No failure recorded yet: no table.
+  for (let i = 0; i < retrying.length; i += 100) {
+    await env[QUEUES.recovery.binding].sendBatch(
+      retrying.slice(i, i + 100).map(({ id }) => ({ body: { eventId: id } })),
+    );
   }
-  return revived;
+  return revived + retrying.length;
 }

@@ -40,7 +40,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }),
   );
   const url = await miniflare.ready;
-  if (options.persistTo) await reviveInFlight(miniflare);
+  if (options.persistTo) {
+    const revived = await reviveInFlight(miniflare);
+    if (revived > 0)
+      (options.onLog ?? console.log)(`revived ${revived} in-flight instances from ${options.persistTo}`);
+  }
   return {
     url: url.origin,
     miniflare,
