@@ -97,9 +97,7 @@ while (result.missing.length > 0 && Date.now() < deadline) {
   await new Promise((r) => setTimeout(r, 1000));
   result = account(events, backend.calls, await failedEvents("dead"));
 }
-const recovered = (await (await api(runtime, "/failed-events?status=delivered&limit=200")).json()) as {
-  events: unknown[];
-};
+const recovered = await failedEvents("delivered");
 await runtime.close();
 await backend.close();
 await rm(state, { recursive: true, force: true });
