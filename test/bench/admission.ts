@@ -1,8 +1,7 @@
-import { join } from "node:path";
-import { build } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { COMPATIBILITY_DATE } from "../../worker/src/topology.ts";
 import { percentile } from "./load.ts";
+import { bundleBenchWorker } from "./runtimes.ts";
 
 /** A realistic 100-event batch: half payouts, half payment receipts with line items. */
 export function admissionBody(): string {
@@ -34,18 +33,7 @@ export function admissionBody(): string {
  * requests that run it 101 times and once, divided by 100, so HTTP overhead cancels out.
  */
 export async function admissionCost(samples = 15, rounds = 100) {
-  const scriptPath = join(import.meta.dirname, "..", "..", ".wrangler", "bench", "admission.js");
-  await build({
-    entryPoints: [join(import.meta.dirname, "admission-worker.ts")],
-    outfile: scriptPath,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    external: ["cloudflare:*"],
-    minify: true,
-    logLevel: "warning",
-  });
+  const scriptPath = await bundleBenchWorker("admission-worker.ts", "admission");
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       log: new Log(LogLevel.WARN),

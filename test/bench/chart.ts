@@ -58,5 +58,5 @@ export function chart(rows: { ours: LoadResult; floor: LoadResult }[]): string {
     ],
     "ms",
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${left}${right}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" role="img"><title>Events per second and dispatch-to-first-callback latency by batch size</title><rect width="100%" height="100%" fill="#fff"/>${left}${right}</svg>\n`;
 }

@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { account } from "../../worker/local/accounting.ts";
 import { startBackend } from "../../worker/local/backend.ts";
-import type { Runtime } from "../../worker/local/runtime.ts";
 import type { EventName } from "../../worker/src/events/catalog.ts";
-import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { client } from "../support/client.ts";
 import { machine } from "./machine.ts";
 import { BENCH_TOKEN, startJobs } from "./runtimes.ts";
 
@@ -39,29 +38,8 @@ backend.addFault({ status: 503, retryAfter: "1", rate: 0.15, count: Math.round(N
 backend.addFault({ status: 0, reset: true, rate: 0.05, count: Math.round(N * 0.1) });
 backend.addFault({ status: 200, latencyMs: TIMEOUT_MS + 500, rate: 0.03, count: Math.round(N * 0.05) });
 
-const api = (runtime: Runtime, path: string, init: RequestInit = {}) =>
-  fetch(`${runtime.url}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" },
-  });
-
 let runtime = await start();
-for (let i = 0; i < N; i += 100) {
-  const batch = events.slice(i, i + 100).map(({ id, name }) => ({
-    id,
-    name,
-    payload: VALID_PAYLOADS[name].payload,
-    traceId: `trace-${id}`,
-    idempotencyKey: id,
-    createdAt: new Date().toISOString(),
-  }));
-  const response = await api(runtime, "/dispatch", {
-    method: "POST",
-    body: JSON.stringify({ events: batch }),
-  });
-  const body = (await response.json()) as { ids?: string[] };
-  if (body.ids?.length !== batch.length) throw new Error(`dispatch: ${JSON.stringify(body).slice(0, 300)}`);
-}
+await client(runtime.url, BENCH_TOKEN).dispatchAll(events);
 console.log(`dispatched ${N} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 // Kill the runtime once about 40% of the work is done, then start it again on the same state.
@@ -77,19 +55,7 @@ console.log(
   `restarted the runtime after ${killedAt} performed calls (${restartSeconds.toFixed(1)} s to serve again)`,
 );
 
-/** Every failed event in `status`, id → last error, across all pages. */
-async function failedEvents(status: "dead" | "delivered"): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  for (let cursor: string | undefined, more = true; more; ) {
-    const page = (await (
-      await api(runtime, `/failed-events?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`)
-    ).json()) as { events: { id: string; lastError: string }[]; nextCursor?: string };
-    for (const e of page.events) found.set(e.id, e.lastError);
-    cursor = page.nextCursor;
-    more = cursor !== undefined;
-  }
-  return found;
-}
+const failedEvents = (status: "dead" | "delivered") => client(runtime.url, BENCH_TOKEN).failed(status);
 
 let result = account(events, backend.calls, await failedEvents("dead"));
 const deadline = Date.now() + 8 * 60_000;

@@ -24,20 +24,29 @@ export function startJobs(
   });
 }
 
-/** The floor worker, bundled the same way and run in the same workerd. */
-export async function startFloor(backendUrl: string): Promise<Runtime> {
-  // Inside the project: workerd names modules by their path relative to the working directory.
-  const scriptPath = join(import.meta.dirname, "..", "..", ".wrangler", "bench", "floor.js");
+/**
+ * Bundles a benchmark-only worker like the real one. Inside the project: workerd names modules
+ * by their path relative to the working directory.
+ */
+export async function bundleBenchWorker(entry: string, name: string): Promise<string> {
+  const scriptPath = join(import.meta.dirname, "..", "..", ".wrangler", "bench", `${name}.js`);
   await build({
-    entryPoints: [join(import.meta.dirname, "floor-worker.ts")],
+    entryPoints: [join(import.meta.dirname, entry)],
     outfile: scriptPath,
     bundle: true,
     format: "esm",
     platform: "neutral",
+    mainFields: ["module", "main"],
     external: ["cloudflare:*"],
     minify: true,
     logLevel: "warning",
   });
+  return scriptPath;
+}
+
+/** The floor worker, bundled the same way and run in the same workerd. */
+export async function startFloor(backendUrl: string): Promise<Runtime> {
+  const scriptPath = await bundleBenchWorker("floor-worker.ts", "floor");
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",

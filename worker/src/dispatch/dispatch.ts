@@ -1,5 +1,4 @@
 import type { Env } from "../env.ts";
-import type { JobParams } from "../events/job.ts";
 import { log } from "../log.ts";
 import { type Claim, claimReceipts, settleReceipts } from "../store/receipts.ts";
 import { admit } from "./admit.ts";

@@ -1,0 +1,43 @@
+import type { EventName } from "../../worker/src/events/catalog.ts";
+import { VALID_PAYLOADS } from "./payloads.ts";
+
+/** A producer and an operator of a running worker, for end-to-end runs and drills. */
+export function client(url: string, token: string) {
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    });
+  return {
+    /** Dispatches valid envelopes for `events` in batches of 100; throws unless every one is started. */
+    async dispatchAll(events: readonly { id: string; name: EventName }[]): Promise<void> {
+      for (let i = 0; i < events.length; i += 100) {
+        const batch = events.slice(i, i + 100).map(({ id, name }) => ({
+          id,
+          name,
+          payload: VALID_PAYLOADS[name].payload,
+          traceId: `trace-${id}`,
+          idempotencyKey: id,
+          createdAt: new Date().toISOString(),
+        }));
+        const response = await api("/dispatch", { method: "POST", body: JSON.stringify({ events: batch }) });
+        const body = (await response.json()) as { ids?: string[] };
+        if (body.ids?.length !== batch.length)
+          throw new Error(`dispatch: ${JSON.stringify(body).slice(0, 300)}`);
+      }
+    },
+    /** Every failed event in `status`, id → last error, across all pages. */
+    async failed(status: "dead" | "delivered" | "retrying"): Promise<Map<string, string>> {
+      const found = new Map<string, string>();
+      for (let cursor: string | undefined, more = true; more; ) {
+        const page = (await (
+          await api(`/failed-events?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`)
+        ).json()) as { events: { id: string; lastError: string }[]; nextCursor?: string };
+        for (const e of page.events) found.set(e.id, e.lastError);
+        cursor = page.nextCursor;
+        more = cursor !== undefined;
+      }
+      return found;
+    },
+  };
+}
