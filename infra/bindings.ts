@@ -5,6 +5,7 @@ import {
   LOCAL_ONLY_VARS,
   QUEUES,
   RATE_LIMITS,
+  type RateLimitName,
   SECRETS,
   VARS,
   type VarName,
@@ -24,6 +25,7 @@ export function deployedVars(
   return {
     BACKEND_URL: config.backendUrl,
     MAX_EVENTS_PER_REQUEST: String(config.maxEventsPerRequest),
+    RATE_LIMIT_PERIOD: String(config.rateLimit.period),
     BACKEND_TIMEOUT_MS: String(config.backendTimeoutMs),
     RETENTION_DAYS: String(config.retentionDays),
     RECOVERY_QUEUE_NAME: names.recoveryQueue,
@@ -37,7 +39,6 @@ export function scriptBindings(
   names: StackNames,
   databaseId: pulumi.Input<string>,
 ): pulumi.Input<Binding>[] {
-  const limit = RATE_LIMITS.dispatch;
   return [
     ...WORKFLOW_KINDS.map((kind) => ({
       type: "workflow",
@@ -47,12 +48,12 @@ export function scriptBindings(
     })),
     { type: "queue", name: QUEUES.recovery.binding, queueName: names.recoveryQueue },
     { type: "d1", name: DATABASE.binding, id: databaseId },
-    {
+    ...(Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => ({
       type: "ratelimit",
-      name: limit.binding,
-      namespaceId: limit.namespaceId,
-      simple: { limit: config.rateLimit.limit, period: config.rateLimit.period },
-    },
+      name: RATE_LIMITS[name].binding,
+      namespaceId: RATE_LIMITS[name].namespaceId,
+      simple: { limit: config.rateLimit[name], period: config.rateLimit.period },
+    })),
     ...Object.entries(deployedVars(config, names)).map(([name, text]) => ({
       type: "plain_text",
       name,
@@ -80,7 +81,7 @@ export function expectedBindingNames(): string[] {
     ...WORKFLOW_KINDS.map((kind) => WORKFLOWS[kind].binding),
     QUEUES.recovery.binding,
     DATABASE.binding,
-    RATE_LIMITS.dispatch.binding,
+    ...Object.values(RATE_LIMITS).map((limit) => limit.binding),
     ...vars,
     SECRETS.authToken,
   ].sort();

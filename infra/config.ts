@@ -12,7 +12,8 @@ export interface StackConfig {
   /** Also serve on <script>.<workersDevSubdomain>.workers.dev. */
   workersDev: boolean;
   workersDevSubdomain: string | undefined;
-  rateLimit: { limit: number; period: 10 | 60 };
+  /** Requests per caller and per named tenant of a caller, in one window. */
+  rateLimit: { dispatch: number; tenant: number; period: 10 | 60 };
   maxEventsPerRequest: number;
   backendTimeoutMs: number;
   retentionDays: number;
@@ -42,6 +43,7 @@ export const CONFIG_KEYS = {
   workersDevSubdomain: "pulumi config set workersDevSubdomain <account-subdomain>",
   rateLimit: "pulumi config set rateLimit 600",
   ratePeriod: "pulumi config set ratePeriod 60",
+  tenantRateLimit: "pulumi config set tenantRateLimit 150",
   maxEventsPerRequest: "pulumi config set maxEventsPerRequest 1000",
   backendTimeoutMs: "pulumi config set backendTimeoutMs 30000",
   retentionDays: "pulumi config set retentionDays 7",
@@ -83,6 +85,12 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   const period = number("ratePeriod", RATE_LIMITS.dispatch.period, 10, 60);
   if (period !== 10 && period !== 60)
     throw invalid("ratePeriod", "Workers rate limits allow 10 or 60 seconds");
+  const rates = {
+    dispatch: number("rateLimit", RATE_LIMITS.dispatch.limit, 1, 1_000_000),
+    tenant: number("tenantRateLimit", RATE_LIMITS.tenant.limit, 1, 1_000_000),
+  };
+  if (rates.tenant > rates.dispatch)
+    throw invalid("tenantRateLimit", "a tenant's share cannot exceed rateLimit");
   const customDomain = text("customDomain");
   const zoneId = text("zoneId");
   if (customDomain && !zoneId) throw missing("zoneId");
@@ -96,7 +104,7 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     zoneId,
     workersDev: flag("workersDev", true),
     workersDevSubdomain: text("workersDevSubdomain"),
-    rateLimit: { limit: number("rateLimit", RATE_LIMITS.dispatch.limit, 1, 1_000_000), period },
+    rateLimit: { ...rates, period },
     maxEventsPerRequest: number("maxEventsPerRequest", Number(VARS.MAX_EVENTS_PER_REQUEST), 1, 10_000),
     backendTimeoutMs: number("backendTimeoutMs", Number(VARS.BACKEND_TIMEOUT_MS), 1000, 120_000),
     retentionDays: number("retentionDays", RETENTION.defaultDays, 1, 365),

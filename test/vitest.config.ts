@@ -16,6 +16,7 @@ import {
   TEST_RECOVERY_MAX_RETRIES,
   TEST_RETRY_DELAY_SCALE,
   TEST_SIGNING_SECRET,
+  TEST_TENANT_RATE_LIMIT,
 } from "./support/settings.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -69,7 +70,10 @@ export default defineConfig({
     projects: [
       workerProject("worker", ["test/worker/**/*.test.ts"]),
       // Its own runtime, so reaching the limit cannot throttle the other tests.
-      workerProject("rate-limit", ["test/rate-limit/**/*.test.ts"], { dispatchRateLimit: TEST_RATE_LIMIT }),
+      workerProject("rate-limit", ["test/rate-limit/**/*.test.ts"], {
+        dispatchRateLimit: TEST_RATE_LIMIT,
+        tenantRateLimit: TEST_TENANT_RATE_LIMIT,
+      }),
       // Thousands of requests from one caller: a limit they cannot reach.
       workerProject("fuzz", ["test/fuzz/**/*.test.ts"], { dispatchRateLimit: 1_000_000 }),
       { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },

@@ -186,6 +186,7 @@ describe("stack config", () => {
     ["backendUrl", "http://plain.example.com", /expected an https:\/\/ URL/],
     ["workersDev", "yes", /expected true or false/],
     ["logSamplingPercent", "150", /from 0 to 100/],
+    ["tenantRateLimit", "601", /cannot exceed rateLimit/],
   ])("rejects an invalid %s", async (key, value, message) => {
     await expect(runStack("dev", (c) => (c[key] = value))).rejects.toThrow(message);
   });
@@ -203,10 +204,14 @@ describe("stack config", () => {
 
   it("applies per-stack values to bindings", async () => {
     const run = await runStack("dev", (c) =>
-      Object.assign(c, { rateLimit: "50", ratePeriod: "10", retentionDays: "30" }),
+      Object.assign(c, { rateLimit: "50", tenantRateLimit: "20", ratePeriod: "10", retentionDays: "30" }),
     );
     const bindings = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Inputs[];
-    expect(bindings.find((b) => b.type === "ratelimit")?.simple).toEqual({ limit: 50, period: 10 });
+    expect(bindings.filter((b) => b.type === "ratelimit").map((b) => [b.name, b.simple])).toEqual([
+      ["DISPATCH_RATE_LIMIT", { limit: 50, period: 10 }],
+      ["TENANT_RATE_LIMIT", { limit: 20, period: 10 }],
+    ]);
+    expect(bindings.find((b) => b.name === "RATE_LIMIT_PERIOD")?.text).toBe("10");
     expect(bindings.find((b) => b.name === "RETENTION_DAYS")?.text).toBe("30");
   });
 

@@ -38,6 +38,8 @@ describe.each(vectors)("vector: $name", (vector) => {
     ["path", { path: vector.path.replace("execute", "execute/..") }],
     ["event id", { eventId: `${vector.eventId}x` }],
     ["method", { method: "PUT" }],
+    ["idempotency key", { idempotencyKey: `${vector.idempotencyKey}-2` }],
+    ["tenant", { tenantId: vector.tenantId ? null : "t_other" }],
   ])("rejects a tampered %s", async (_, change) => {
     expect(
       await verify(vector.header, { ...vector, ...change }, { secrets: [vector.secret], ...at }),

@@ -6,6 +6,7 @@ export const TEST_RETRY_DELAY_SCALE = 0.01;
 export const TEST_BACKEND_TIMEOUT_MS = 1500;
 export const TEST_MAX_EVENTS = 300;
 export const TEST_RATE_LIMIT = 5;
+export const TEST_TENANT_RATE_LIMIT = 2;
 /** Recovery deliveries before the dead-letter queue; production's 10 would take minutes. */
 export const TEST_RECOVERY_MAX_RETRIES = 2;
 /** The second accepted dispatch token, as during a rotation; the rate-limit tests use it as a second caller. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { contentDigest } from "../../worker/src/dispatch/digest.ts";
 import { CATALOG, type EventName } from "../../worker/src/events/catalog.ts";
 import { CLAIM_LEASE_MS } from "../../worker/src/store/receipts.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
@@ -88,6 +89,31 @@ describe("POST /dispatch items", () => {
     expect(result.errors?.[0]?.error).toMatch(/^Invalid event structure/);
   });
 
+  it.each(["batch", "terminate", "terminateAll", `cf_${"a".repeat(64)}`])(
+    "rejects the reserved id %s without failing the rest of the batch",
+    async (id) => {
+      const good = envelope("email/reset-password", resetPassword);
+      const result = await dispatch([{ ...envelope("email/reset-password", resetPassword), id }, good]);
+      expect(result.ids).toEqual([good.id]);
+      expect(result.errors?.[0]?.error).toMatch(/^Invalid event structure: id: is reserved/);
+    },
+  );
+
+  it("bounds envelope metadata", async () => {
+    const big = {
+      ...envelope("email/reset-password", resetPassword),
+      metadata: { blob: "x".repeat(16 * 1024) },
+    };
+    expect((await dispatch([big])).errors?.[0]?.error).toMatch(
+      /^Invalid event structure: metadata: must be at most 16384 bytes/,
+    );
+  });
+
+  it("rejects a tenant id that cannot travel as a header", async () => {
+    const bad = envelope("email/reset-password", { ...resetPassword, tenantId: "acme\nbeta" });
+    expect((await dispatch([bad])).errors?.[0]?.error).toMatch(/payload\.tenantId: must be printable ASCII/);
+  });
+
   it("uses `unknown` when an item has no readable id", async () => {
     const result = await dispatch([{ name: "email/reset-password" }, { id: "bad id!" }]);
     expect(result.errors?.map((e) => e.id)).toEqual(["unknown", "unknown"]);
@@ -144,6 +170,21 @@ describe("re-sends", () => {
     ]);
     await settled(event.id);
     expect(await backend.calls(event.id)).toHaveLength(1);
+  });
+
+  it("tells a re-send to retry while the first request is still creating the instance", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await dispatch([envelope("email/verification", { email: "a@b.c", otpCode: "1" })]); // schema exists
+    await testEnv.DB.prepare(
+      "INSERT INTO dispatch_receipts VALUES (?1, ?2, 'email/reset-password', 'pending', 0, ?3, ?3)",
+    )
+      .bind(event.id, await contentDigest(event), Date.now())
+      .run();
+    const result = await dispatch([event]);
+    expect(result.ids).toEqual([]);
+    expect(result.errors).toEqual([
+      { id: event.id, error: expect.stringMatching(/^Duplicate id still being dispatched/) },
+    ]);
   });
 
   it("takes over a claim abandoned before its instance was created", async () => {

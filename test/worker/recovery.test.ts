@@ -249,6 +249,30 @@ describe("operator API", () => {
     expect((await request(`/failed-events/${event?.id}/replay`, { method: "POST" })).status).toBe(409);
   });
 
+  it("does not replay an event that is still retrying (its own retries are under way)", async () => {
+    const id = uid("retrying");
+    const job = {
+      id,
+      name: "email/verification",
+      payload: { email: "a@b.c", otpCode: "1" },
+      traceId: "t",
+      idempotencyKey: "k",
+      createdAt: "2026-11-21T00:00:00Z",
+    };
+    await testEnv.DB.prepare(
+      `INSERT INTO failed_events (id, name, tenant_id, trace_id, job, remaining_steps, status, last_error, attempts, created_at, updated_at)
+       VALUES (?1, 'email/verification', NULL, 't', ?2, '["email/verification"]', 'retrying', 'x', 1, ?3, ?3)`,
+    )
+      .bind(id, JSON.stringify(job), Date.now())
+      .run();
+    expect((await failed(id))?.replayable).toBe(false);
+    const response = await request(`/failed-events/${id}/replay`, { method: "POST" });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { error: string }).error).toBe(
+      "Not replayable: the event is retrying",
+    );
+  });
+
   it("answers 404, 400 and 401 where it should", async () => {
     expect((await request(`/failed-events/${uid()}`)).status).toBe(404);
     expect((await request(`/failed-events/${uid()}/replay`, { method: "POST" })).status).toBe(404);

@@ -51,17 +51,28 @@ describe("signed callbacks", () => {
     const signed = await backendRequest(testEnv, job, "email/reset-password");
     const body = await signed.text();
     const header = signed.headers.get(SIGNATURE_HEADER);
-    const path = new URL(signed.url).pathname;
+    const sent = {
+      method: "POST",
+      path: new URL(signed.url).pathname,
+      eventId: job.id,
+      idempotencyKey: `${job.id}:email/reset-password`,
+      tenantId: null,
+      body,
+    };
     const options = { secrets: [TEST_SIGNING_SECRET] };
-    expect(await verify(header, { method: "POST", path, eventId: job.id, body }, options)).toMatchObject({
-      ok: true,
-    });
-    expect(await verify(header, { method: "POST", path, eventId: "evt_other", body }, options)).toMatchObject(
-      { ok: false },
-    );
-    expect(
-      await verify(header, { method: "POST", path: `${path}x`, eventId: job.id, body }, options),
-    ).toMatchObject({ ok: false });
+    expect(await verify(header, sent, options)).toMatchObject({ ok: true });
+    const changes = [
+      { eventId: "evt_other" },
+      { path: `${sent.path}x` },
+      { idempotencyKey: "other" },
+      { tenantId: "t" },
+    ];
+    for (const change of changes) {
+      expect(await verify(header, { ...sent, ...change }, options)).toMatchObject({
+        ok: false,
+        reason: "mismatch",
+      });
+    }
   });
 
   it("sends no signature when no signing secret is set", async () => {

@@ -90,7 +90,14 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
 
     if (!call.authorized) return finish(401, { error: "Unauthorized" });
     if (options.signingSecrets?.length) {
-      const signed = { method: "POST", path: `${PREFIX}${path}`, eventId: call.eventId, body };
+      const signed = {
+        method: "POST",
+        path: `${PREFIX}${path}`,
+        eventId: call.eventId,
+        idempotencyKey: call.idempotencyKey,
+        tenantId: call.tenantId,
+        body,
+      };
       const verdict = await verify(header(SIGNATURE_HEADER), signed, {
         secrets: options.signingSecrets,
         replayGuard,

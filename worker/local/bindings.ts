@@ -4,6 +4,7 @@ import {
   DATABASE,
   QUEUES,
   RATE_LIMITS,
+  type RateLimitName,
   RETENTION,
   SECRETS,
   VARS,
@@ -20,8 +21,9 @@ export interface LocalSettings {
   /** Signs every backend call when set. */
   signingSecret?: string;
   retryDelayScale?: number;
-  /** Overrides of the topology's rate limit, for tests that must reach it. */
+  /** Overrides of the topology's rate limits, for tests that must reach them. */
   dispatchRateLimit?: number;
+  tenantRateLimit?: number;
   /** Overrides of the recovery consumer, for tests that must exhaust it quickly. */
   recoveryMaxRetries?: number;
   vars?: Partial<Record<keyof typeof VARS, string>>;
@@ -32,7 +34,7 @@ export interface LocalSettings {
  * the same shape Pulumi deploys.
  */
 export function localWorkerOptions(settings: LocalSettings) {
-  const limit = RATE_LIMITS.dispatch;
+  const limits = { dispatch: settings.dispatchRateLimit, tenant: settings.tenantRateLimit };
   const scale = settings.retryDelayScale ?? 1;
   // RETRY_DELAY_SCALE shortens queue timings too, so recovery can be watched in seconds.
   const consumer = (c: (typeof QUEUES)[keyof typeof QUEUES]["consumer"], deadLetterQueue?: string) => ({
@@ -59,12 +61,12 @@ export function localWorkerOptions(settings: LocalSettings) {
       [QUEUES.deadLetter.name]: consumer(QUEUES.deadLetter.consumer),
     },
     cronTriggers: [RETENTION.cron],
-    ratelimits: {
-      [limit.binding]: {
-        namespace_id: limit.namespaceId,
-        simple: { limit: settings.dispatchRateLimit ?? limit.limit, period: limit.period },
-      },
-    },
+    ratelimits: Object.fromEntries(
+      (Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => {
+        const { binding, namespaceId, limit, period } = RATE_LIMITS[name];
+        return [binding, { namespace_id: namespaceId, simple: { limit: limits[name] ?? limit, period } }];
+      }),
+    ),
     bindings: {
       ...VARS,
       ...settings.vars,

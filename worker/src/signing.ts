@@ -3,11 +3,13 @@
  * and verifies in a backend on Node, Bun or Workers.
  *
  * Header:  X-Jobs-Signature: t=<unix seconds>,n=<nonce>,v1=<hex HMAC-SHA256>
- * Signed:  "v1\n" + t + "\n" + n + "\n" + METHOD + "\n" + path + "\n" + event id + "\n" + hex SHA-256(body)
+ * Signed:  "v1", t, n, METHOD, path, event id, Idempotency-Key, x-tenant-id (or empty), and the
+ *          hex SHA-256 of the body, joined by "\n"
  *
- * The path is the request's URL path as sent (no query); binding method, path, event id and
- * the body's digest means a signature proves all of them, not just the body. The nonce is new
- * for every attempt, so a legitimate retry is never mistaken for a replay.
+ * The path is the request's URL path as sent (no query). Binding the method, path, the ids the
+ * backend deduplicates on, the tenant and the body's digest means a captured signature cannot be
+ * moved to another request, key or tenant. The nonce is new for every attempt, so a legitimate
+ * retry is never mistaken for a replay.
  */
 export const SIGNATURE_HEADER = "x-jobs-signature";
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -16,6 +18,9 @@ export interface SignedRequest {
   method: string;
   path: string;
   eventId: string;
+  idempotencyKey: string;
+  /** The x-tenant-id header as sent; absent when the request has none. */
+  tenantId?: string | null;
   body: string | Uint8Array;
 }
 
@@ -37,6 +42,8 @@ async function signedText(timestamp: number, nonce: string, request: SignedReque
     request.method.toUpperCase(),
     request.path,
     request.eventId,
+    request.idempotencyKey,
+    request.tenantId ?? "",
     digest,
   ];
   return ["v1", ...fields].join("\n");

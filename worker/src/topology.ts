@@ -61,9 +61,17 @@ export const RECOVERY = {
 /** Retention sweep: delivered and discarded failures and old receipts; dead ones stay. */
 export const RETENTION = { cron: "17 * * * *", defaultDays: 7 } as const;
 
+/**
+ * Dispatch requests per authenticated caller (token fingerprint), and per tenant of a caller
+ * when the request names one: a tenant's share is smaller, so one busy tenant cannot spend the
+ * whole caller's budget, and naming new tenants cannot raise it.
+ */
 export const RATE_LIMITS = {
   dispatch: { binding: "DISPATCH_RATE_LIMIT", namespaceId: "1001", limit: 600, period: 60 },
+  tenant: { binding: "TENANT_RATE_LIMIT", namespaceId: "1002", limit: 150, period: 60 },
 } as const;
+
+export type RateLimitName = keyof typeof RATE_LIMITS;
 
 /**
  * Secret bindings. Dispatch accepts the current and the next token, so producers can switch
@@ -83,6 +91,8 @@ export const VARS = {
   /** Multiplies every retry delay; 1 in production, smaller only for local runs and tests. */
   RETRY_DELAY_SCALE: "1",
   MAX_EVENTS_PER_REQUEST: "1000",
+  /** Window of both rate limits in seconds (10 or 60): what Retry-After says on a 429. */
+  RATE_LIMIT_PERIOD: String(RATE_LIMITS.dispatch.period),
   BACKEND_TIMEOUT_MS: "30000",
   RETENTION_DAYS: String(RETENTION.defaultDays),
   /** Actual queue names (suffixed per stack); the operator API reports them. */
@@ -113,6 +123,8 @@ export const LIMITS = {
   /** One event's payload, as JSON, and how deep it may nest. */
   payloadBytes: 256 * 1024,
   payloadDepth: 32,
+  /** Envelope metadata, passed through: small, so a stored event stays far below D1's 1 MB row. */
+  metadataBytes: 16 * 1024,
   /** A tenant id used as a rate-limit key. */
   tenantIdLength: 128,
 } as const;

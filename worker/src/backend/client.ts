@@ -36,7 +36,14 @@ export async function backendRequest(
   const url = `${base}/workflows/execute/${step}`;
   const body = JSON.stringify(job.payload);
   if (env.SIGNING_SECRET) {
-    const request = { method: "POST", path: new URL(url).pathname, eventId: job.id, body };
+    const request = {
+      method: "POST",
+      path: new URL(url).pathname,
+      eventId: job.id,
+      idempotencyKey: headers.get("idempotency-key") ?? "",
+      tenantId: headers.get("x-tenant-id"),
+      body,
+    };
     headers.set(SIGNATURE_HEADER, await sign(env.SIGNING_SECRET, Math.floor(now / 1000), request));
   }
   return new Request(url, { method: "POST", headers, body });

@@ -50,6 +50,13 @@ export async function dispatch(env: Env, items: readonly unknown[], now: number)
       });
       continue;
     }
+    if (claim.kind === "in-flight") {
+      errors.push({
+        id: job.id,
+        error: "Duplicate id still being dispatched by another request; retry this event",
+      });
+      continue;
+    }
     if (failedIds.has(job.id)) continue;
     const scheduled = claim.kind === "duplicate" ? claim.scheduled : job.runAt !== undefined;
     result.ids.push(job.id);

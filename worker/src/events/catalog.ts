@@ -22,9 +22,13 @@ const charge = {
   tenantName: text,
 };
 
+/** A tenant id travels in the x-tenant-id header, so it must be a header-safe value. */
+const tenant = z.string().regex(/^[\x20-\x7e]*$/, "must be printable ASCII (it is sent as x-tenant-id)");
+const requiredTenant = tenant.trim().min(1, "must be a non-empty string");
+
 /** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
 const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
-  z.looseObject({ tenantId: z.string().optional(), ...shape });
+  z.looseObject({ tenantId: tenant.optional(), ...shape });
 
 interface EventDefinition {
   workflow: WorkflowKind;
@@ -135,16 +139,16 @@ export const CATALOG = {
   },
   "notification/create": {
     workflow: "notification",
-    schema: payload({ tenantId: text, userId: text, notification }),
+    schema: payload({ tenantId: requiredTenant, userId: text, notification }),
   },
   "notification/create-for-customer": {
     workflow: "notification",
-    schema: payload({ tenantId: text, customerId: text, notification }),
+    schema: payload({ tenantId: requiredTenant, customerId: text, notification }),
   },
   "notification/bulk-create": {
     workflow: "notification",
     schema: payload({
-      tenantId: text,
+      tenantId: requiredTenant,
       notification,
       userIds: z.array(text).optional(),
       customerIds: z.array(text).optional(),
@@ -152,13 +156,19 @@ export const CATALOG = {
   },
   "payment/process-payout": {
     workflow: "payment",
-    schema: payload({ tenantId: text, transactionId: text, walletId: text, amount, currency: text }),
+    schema: payload({
+      tenantId: requiredTenant,
+      transactionId: text,
+      walletId: text,
+      amount,
+      currency: text,
+    }),
     steps: ["payment/validate-payout", "payment/process-payout", "payment/notify-payout-status"],
   },
   "whatsapp/send-template": {
     workflow: "whatsapp",
     schema: payload({
-      tenantId: text,
+      tenantId: requiredTenant,
       recipientPhone: text,
       templateKey: text,
       triggerEvent: text,

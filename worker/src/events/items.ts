@@ -2,11 +2,12 @@ import * as z from "zod";
 import { LIMITS } from "../topology.ts";
 import { nestsDeeperThan, payloadProblem } from "./bounds.ts";
 import { definitionOf, isEventName } from "./catalog.ts";
-import { headerToken, INSTANCE_ID, type JobParams } from "./job.ts";
+import { headerToken, INSTANCE_ID, isReservedInstanceId, type JobParams } from "./job.ts";
 
 const instanceId = z
   .string()
-  .regex(INSTANCE_ID, `must match ${INSTANCE_ID.source} (at most ${LIMITS.instanceIdLength} chars)`);
+  .regex(INSTANCE_ID, `must match ${INSTANCE_ID.source} (at most ${LIMITS.instanceIdLength} chars)`)
+  .refine((id) => !isReservedInstanceId(id), "is reserved by Cloudflare Workflows");
 const object = z.record(z.string(), z.unknown());
 const isoInstant = z.iso.datetime({ offset: true });
 
@@ -41,7 +42,12 @@ const EnvelopeItem = z
     idempotencyKey: headerToken,
     createdAt: isoInstant,
     scheduledAt: isoInstant.optional(),
-    metadata: object.optional(),
+    metadata: object
+      .refine(
+        (value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= LIMITS.metadataBytes,
+        `must be at most ${LIMITS.metadataBytes} bytes as JSON`,
+      )
+      .optional(),
   })
   .transform((item) => ({
     id: item.id,

@@ -4,6 +4,11 @@ import { CATALOG, type EventName } from "./catalog.ts";
 
 export const INSTANCE_ID = new RegExp(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,${LIMITS.instanceIdLength - 1}}$`);
 
+/** Ids Cloudflare reserves: a createBatch call containing one fails for every instance in it. */
+export function isReservedInstanceId(id: string): boolean {
+  return id === "batch" || id === "terminate" || id === "terminateAll" || /^cf_[0-9a-f]{64}$/.test(id);
+}
+
 /** Printable ASCII without spaces: safe to place in an HTTP header as is. */
 export const headerToken = z
   .string()

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { hex } from "../dispatch/digest.ts";
 import type { Env } from "../env.ts";
-import { LIMITS, RATE_LIMITS } from "../topology.ts";
+import { LIMITS, RATE_LIMITS, type RateLimitName, VARS } from "../topology.ts";
 import { HttpError } from "./errors.ts";
 
 export type AppContext = { Bindings: Env; Variables: { caller: string } };
@@ -31,18 +31,24 @@ export const requireBearer = createMiddleware<AppContext>(async (c, next) => {
 const TENANT = new RegExp(`^[A-Za-z0-9_.:-]{1,${LIMITS.tenantIdLength}}$`);
 
 /**
- * Per-caller rate limit, checked after authentication so strangers cannot spend a caller's
- * budget. A request that names its tenant (`X-Tenant-Id`) has a budget of its own, so one
- * tenant of a shared producer cannot starve the others.
+ * Rate limits, checked after authentication so strangers cannot spend a caller's budget. A
+ * request that names its tenant (`X-Tenant-Id`) is first held to that tenant's smaller share,
+ * then, like every request, to the caller's budget.
  */
 export const rateLimit = createMiddleware<AppContext>(async (c, next) => {
+  const caller = c.get("caller");
   const tenant = c.req.header("x-tenant-id")?.trim() ?? "";
-  const key = TENANT.test(tenant) ? `${c.get("caller")}:${tenant}` : c.get("caller");
-  const { success } = await c.env[RATE_LIMITS.dispatch.binding].limit({ key });
-  if (!success) {
-    throw new HttpError(429, "Rate limit exceeded; retry later", {
-      "Retry-After": String(RATE_LIMITS.dispatch.period),
-    });
+  const checks: [(typeof RATE_LIMITS)[RateLimitName]["binding"], string][] = [
+    [RATE_LIMITS.dispatch.binding, caller],
+  ];
+  if (TENANT.test(tenant)) checks.unshift([RATE_LIMITS.tenant.binding, `${caller}:${tenant}`]);
+  for (const [binding, key] of checks) {
+    const { success } = await c.env[binding].limit({ key });
+    if (!success) {
+      throw new HttpError(429, "Rate limit exceeded; retry later", {
+        "Retry-After": c.env.RATE_LIMIT_PERIOD ?? VARS.RATE_LIMIT_PERIOD,
+      });
+    }
   }
   await next();
 });

@@ -67,7 +67,7 @@ function summary(event: FailedEvent) {
     lastError: event.lastError,
     attempts: event.attempts,
     replays: event.replays,
-    replayable: event.job !== undefined && (event.status === "dead" || event.status === "retrying"),
+    replayable: event.job !== undefined && event.status === "dead",
     createdAt: new Date(event.createdAt).toISOString(),
     updatedAt: new Date(event.updatedAt).toISOString(),
   };

@@ -89,25 +89,30 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const message of batch.messages) {
-    const now = Date.now();
-    const pointer = RecoveryMessageSchema.safeParse(message.body);
-    const id = pointer.success ? pointer.data.eventId : `orphan_${message.id}`;
-    const event = pointer.success ? await loadFailed(env.DB, id) : undefined;
-    if (event) {
-      const reason = `Recovery queue exhausted its retries; last error: ${event.lastError}`;
-      await settle(env.DB, id, "dead", "dead-letter", null, bounded(reason), now);
-    } else {
-      await recordOrphan(
-        env.DB,
-        id,
-        bodyText(message.body),
-        "Dead-lettered message with no stored event",
-        now,
-      );
+    try {
+      await markDead(message, env);
+      message.ack();
+    } catch (error) {
+      // D1 is failing: keep the message (this queue retries for hours) rather than drop it.
+      log.error("recovery.dead-letter-error", { messageId: message.id, error: bounded(String(error)) });
+      message.retry();
     }
-    log.warn("recovery.dead", { eventId: id, traceId: event?.traceId });
-    message.ack();
   }
+}
+
+async function markDead(message: Message<unknown>, env: Env): Promise<void> {
+  const now = Date.now();
+  const pointer = RecoveryMessageSchema.safeParse(message.body);
+  const id = pointer.success ? pointer.data.eventId : `orphan_${message.id}`;
+  const event = pointer.success ? await loadFailed(env.DB, id) : undefined;
+  if (event) {
+    const reason = `Recovery queue exhausted its retries; last error: ${event.lastError}`;
+    await settle(env.DB, id, "dead", "dead-letter", null, bounded(reason), now);
+  } else {
+    const reason = "Dead-lettered message with no stored event";
+    await recordOrphan(env.DB, id, bodyText(message.body), reason, now);
+  }
+  log.warn("recovery.dead", { eventId: id, traceId: event?.traceId });
 }
 
 function bodyText(body: unknown): string {

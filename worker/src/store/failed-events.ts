@@ -229,13 +229,16 @@ export async function listFailed(
   return results.map((row) => toEvent(RowSchema.parse(row)));
 }
 
-/** Puts dead or retrying events back in line; returns the ids that now retry. */
+/**
+ * Puts dead events back in line; returns the ids that now retry. An event still retrying is
+ * left alone: a second message chain beside its own would race it to the dead letter.
+ */
 export async function markForReplay(db: D1Database, ids: readonly string[], now: number): Promise<string[]> {
   if (ids.length === 0) return [];
   const { results } = await db
     .prepare(
       `UPDATE failed_events SET status = 'retrying', replays = replays + 1, updated_at = ?2
-       WHERE id IN (SELECT value FROM json_each(?1)) AND status IN ('dead', 'retrying') AND name != 'unknown'
+       WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'dead' AND name != 'unknown'
        RETURNING id`,
     )
     .bind(JSON.stringify(ids), now)

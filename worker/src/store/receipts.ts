@@ -18,13 +18,19 @@ export interface ReceiptRequest {
 export type Claim =
   /** This request owns creation of the instance. */
   | { kind: "owned" }
-  /** Same id, same content: already dispatched (or being dispatched right now). */
+  /** Same id, same content: already dispatched. */
   | { kind: "duplicate"; scheduled: boolean }
+  /**
+   * Same id, same content, but another request is creating it right now. Not a success yet:
+   * that request may still fail, so this re-send is told to retry rather than told "queued".
+   */
+  | { kind: "in-flight" }
   | { kind: "conflict" };
 
 interface ReceiptRow {
   id: string;
   digest: string;
+  status: "pending" | "created";
   scheduled: number;
 }
 
@@ -46,7 +52,7 @@ export async function claimReceipts(
      RETURNING id`,
   );
   const existing = db.prepare(
-    "SELECT id, digest, scheduled FROM dispatch_receipts WHERE id IN (SELECT value FROM json_each(?1))",
+    "SELECT id, digest, status, scheduled FROM dispatch_receipts WHERE id IN (SELECT value FROM json_each(?1))",
   );
   const results = await db.batch<{ id: string } | ReceiptRow>([
     ...requests.map((r) =>
@@ -60,9 +66,9 @@ export async function claimReceipts(
   requests.forEach((request, index) => {
     const row = rows.get(request.id);
     if ((results[index]?.results.length ?? 0) > 0) claims.set(request.id, { kind: "owned" });
-    else if (row?.digest === request.digest) {
-      claims.set(request.id, { kind: "duplicate", scheduled: row.scheduled === 1 });
-    } else claims.set(request.id, { kind: "conflict" });
+    else if (row?.digest !== request.digest) claims.set(request.id, { kind: "conflict" });
+    else if (row.status === "pending") claims.set(request.id, { kind: "in-flight" });
+    else claims.set(request.id, { kind: "duplicate", scheduled: row.scheduled === 1 });
   });
   return claims;
 }
