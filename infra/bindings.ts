@@ -51,7 +51,7 @@ export function scriptBindings(
     ...(Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => ({
       type: "ratelimit",
       name: RATE_LIMITS[name].binding,
-      namespaceId: RATE_LIMITS[name].namespaceId,
+      namespaceId: String(config.rateLimitNamespaceId + RATE_LIMITS[name].offset),
       simple: { limit: config.rateLimit[name], period: config.rateLimit.period },
     })),
     ...Object.entries(deployedVars(config, names)).map(([name, text]) => ({

@@ -19,8 +19,17 @@ export interface StackConfig {
   retentionDays: number;
   /** Share of requests whose logs Workers observability keeps, 0–100. */
   logSamplingPercent: number;
-  /** Protect data resources (D1, dead-letter queue) from deletion: on for production. */
+  /**
+   * Protect what holds data or live work (D1, both queues, the Workflows and their instances,
+   * the script) from deletion and replacement: on for production.
+   */
   protectData: boolean;
+  /** Base of this stack's two account-wide rate-limit namespace ids (dispatch, then tenant). */
+  rateLimitNamespaceId: number;
+  /** Where D1 places its primary when created: near the backend, since every step writes it. */
+  d1LocationHint: D1LocationHint | undefined;
+  /** Running instances per Workflow; more wait their turn, so a backlog cannot flood the backend. */
+  workflowConcurrency: number;
   authToken: pulumi.Output<string>;
   /** Accepted beside authToken during a rotation. */
   authTokenNext: pulumi.Output<string> | undefined;
@@ -29,6 +38,25 @@ export interface StackConfig {
   signingSecret: pulumi.Output<string> | undefined;
 }
 
+export const D1_LOCATION_HINTS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as const;
+export type D1LocationHint = (typeof D1_LOCATION_HINTS)[number];
+
+/** Workflow instances that may run at once per Workflow, unless the stack says otherwise. */
+export const DEFAULT_WORKFLOW_CONCURRENCY = 100;
+
+/**
+ * Rate-limit namespace ids are account-wide numbers: derive a distinct, stable base per stack
+ * (FNV-1a of its name) so dev traffic never spends prod's budget. Even, so base + 1 is free.
+ */
+export function defaultRateLimitNamespace(stack: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(stack)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return 100_000 + (hash % 450_000) * 2;
+}
+
+/** Hosts reserved for documentation and tests (RFC 2606, RFC 6761): never a real deployment. */
+const PLACEHOLDER_HOST = /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/i;
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
@@ -36,7 +64,7 @@ export class ConfigError extends Error {
 /** Every key the program reads, with the command that sets it; Pulumi.yaml documents the same keys. */
 export const CONFIG_KEYS = {
   accountId: "pulumi config set accountId <cloudflare-account-id>",
-  backendUrl: "pulumi config set backendUrl https://api.example.com",
+  backendUrl: "pulumi config set backendUrl https://<backend-host>",
   customDomain: "pulumi config set customDomain jobs.example.com",
   zoneId: "pulumi config set zoneId <zone-id>",
   workersDev: "pulumi config set workersDev true",
@@ -49,6 +77,9 @@ export const CONFIG_KEYS = {
   retentionDays: "pulumi config set retentionDays 7",
   logSamplingPercent: "pulumi config set logSamplingPercent 100",
   protectData: "pulumi config set protectData true",
+  rateLimitNamespaceId: "pulumi config set rateLimitNamespaceId 424242",
+  d1LocationHint: "pulumi config set d1LocationHint weur",
+  workflowConcurrency: "pulumi config set workflowConcurrency 100",
   authToken: "pulumi config set --secret authToken <token>",
   authTokenNext: "pulumi config set --secret authTokenNext <token>",
   backendToken: "pulumi config set --secret backendToken <token>",
@@ -69,8 +100,8 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   const number = (key: Key, fallback: number, min: number, max: number) => {
     const raw = text(key);
     const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max)
-      throw invalid(key, `expected a number from ${min} to ${max}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw invalid(key, `expected a whole number from ${min} to ${max}`);
     return value;
   };
   const flag = (key: Key, fallback: boolean) => {
@@ -80,8 +111,13 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     return raw === "true";
   };
 
+  const accountId = required("accountId");
+  if (!/^[0-9a-f]{32}$/.test(accountId))
+    throw invalid("accountId", "expected the 32-character hex id shown in the Cloudflare dashboard");
   const backendUrl = required("backendUrl");
   if (!/^https:\/\/[^\s/]+/.test(backendUrl)) throw invalid("backendUrl", "expected an https:// URL");
+  if (PLACEHOLDER_HOST.test(new URL(backendUrl).hostname))
+    throw invalid("backendUrl", "a reserved example host, not a real backend");
   const period = number("ratePeriod", RATE_LIMITS.dispatch.period, 10, 60);
   if (period !== 10 && period !== 60)
     throw invalid("ratePeriod", "Workers rate limits allow 10 or 60 seconds");
@@ -93,12 +129,19 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     throw invalid("tenantRateLimit", "a tenant's share cannot exceed rateLimit");
   const customDomain = text("customDomain");
   const zoneId = text("zoneId");
+  if (customDomain && PLACEHOLDER_HOST.test(customDomain))
+    throw invalid("customDomain", "a reserved example host, not a real hostname");
   if (customDomain && !zoneId) throw missing("zoneId");
+  if (zoneId && !/^[0-9a-f]{32}$/.test(zoneId))
+    throw invalid("zoneId", "expected a 32-character hex zone id");
+  const d1LocationHint = text("d1LocationHint");
+  if (d1LocationHint !== undefined && !(D1_LOCATION_HINTS as readonly string[]).includes(d1LocationHint))
+    throw invalid("d1LocationHint", `expected one of ${D1_LOCATION_HINTS.join(", ")}`);
   if (config.get("authToken") === undefined) throw missing("authToken");
 
   return {
     stack,
-    accountId: required("accountId"),
+    accountId,
     backendUrl,
     customDomain,
     zoneId,
@@ -110,6 +153,11 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     retentionDays: number("retentionDays", RETENTION.defaultDays, 1, 365),
     logSamplingPercent: number("logSamplingPercent", 100, 0, 100),
     protectData: flag("protectData", false),
+    // 0, Pulumi.yaml's default, means "derive it from the stack name".
+    rateLimitNamespaceId:
+      number("rateLimitNamespaceId", 0, 0, 2_000_000_000) || defaultRateLimitNamespace(stack),
+    d1LocationHint: d1LocationHint as D1LocationHint | undefined,
+    workflowConcurrency: number("workflowConcurrency", DEFAULT_WORKFLOW_CONCURRENCY, 1, 10_000),
     authToken: config.requireSecret("authToken"),
     authTokenNext: optionalSecret("authTokenNext"),
     backendToken: optionalSecret("backendToken"),

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { type Bundle, bundleWorker } from "../worker/build.ts";
 import { readStackConfig } from "./config.ts";
-import { declareStack } from "./resources.ts";
+import { contentFile, declareStack } from "./resources.ts";
 
 /**
  * Runs the Pulumi program offline: Pulumi's mocks stand in for the engine and the Cloudflare
@@ -17,7 +17,10 @@ export interface RecordedResource {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** Resource options, which the engine sees and a mock's inputs do not. */
   protect: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
 }
 
 export interface MockRun {
@@ -26,6 +29,9 @@ export interface MockRun {
   /** The program's outputs as Pulumi outputs, to inspect secretness. */
   rawOutputs: ReturnType<typeof declareStack>;
   bundle: Bundle;
+  /** Where the CLI would run the program, and the upload path as the provider resolves it there. */
+  programDirectory: string;
+  contentFile: string;
 }
 
 /** A stack file's config: `secure:` values cannot be decrypted offline, so they become placeholders. */
@@ -49,10 +55,29 @@ export async function stackFileConfig(
 
 interface RegistrationRequest {
   getName(): string;
-  getProtect(): boolean;
+  getProtect(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
 }
 interface RegisteringMonitor {
   registerResource(request: RegistrationRequest, callback: unknown): unknown;
+}
+
+/** The directory the Pulumi CLI runs the program and its providers in: Pulumi.yaml's `main`. */
+export async function programDirectory(): Promise<string> {
+  const project = parse(await readFile(join(root, "Pulumi.yaml"), "utf8")) as { main?: string };
+  return join(root, project.main ?? ".");
+}
+
+/** Runs `declare` with the working directory the CLI would give it, then restores the old one. */
+export async function inProgramDirectory<T>(declare: () => T | Promise<T>): Promise<T> {
+  const previous = process.cwd();
+  process.chdir(await programDirectory());
+  try {
+    return await declare();
+  } finally {
+    process.chdir(previous);
+  }
 }
 
 const settle = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
@@ -72,11 +97,15 @@ export async function runUnderMocks(
   bundle?: Bundle,
 ): Promise<MockRun> {
   const resources: RecordedResource[] = [];
-  const protectedNames = new Set<string>();
+  const options = new Map<
+    string,
+    Pick<RecordedResource, "protect" | "deleteBeforeReplace" | "ignoreChanges">
+  >();
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => {
-        resources.push({ type, name, inputs, protect: protectedNames.has(name) });
+        const { protect = false, deleteBeforeReplace = false, ignoreChanges = [] } = options.get(name) ?? {};
+        resources.push({ type, name, inputs, protect, deleteBeforeReplace, ignoreChanges });
         return { id: `${name}-id`, state: { ...inputs, ...computed(type, name) } };
       },
       call: ({ inputs }) => inputs,
@@ -85,11 +114,15 @@ export async function runUnderMocks(
     stack,
     true,
   );
-  // Resource options never reach the mock, so read `protect` off the registration request.
+  // Resource options never reach the mock, so read them off the registration request.
   const monitor = (pulumi.runtime as unknown as { getMonitor(): RegisteringMonitor }).getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
-    if (request.getProtect()) protectedNames.add(request.getName());
+    options.set(request.getName(), {
+      protect: request.getProtect() === true,
+      deleteBeforeReplace: request.getDeletebeforereplace(),
+      ignoreChanges: request.getIgnorechangesList(),
+    });
     return register(request, callback);
   };
   pulumi.runtime.setAllConfig(
@@ -97,13 +130,23 @@ export async function runUnderMocks(
     secretKeys.map((key) => `${PROJECT}:${key}`),
   );
   const built = bundle ?? (await bundleWorker());
-  const rawOutputs = declareStack(readStackConfig(new pulumi.Config(PROJECT), stack), built);
+  const rawOutputs = await inProgramDirectory(() =>
+    declareStack(readStackConfig(new pulumi.Config(PROJECT), stack), built),
+  );
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rawOutputs))
     outputs[key] = await settle(value as pulumi.Output<unknown>);
   // Let registrations that no output waits for (consumers, cron) reach the mock.
   await new Promise((r) => setTimeout(r, 50));
-  return { resources, outputs, rawOutputs, bundle: built };
+  const directory = await programDirectory();
+  return {
+    resources,
+    outputs,
+    rawOutputs,
+    bundle: built,
+    programDirectory: relative(root, directory) || ".",
+    contentFile: contentFile(built, directory),
+  };
 }
 
 /** How a secret input reaches a mock: wrapped with Pulumi's signature. */

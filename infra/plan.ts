@@ -10,9 +10,15 @@ import { duration, retryTimeline } from "./timeline.ts";
 const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });
 const stack = values.stack ?? "dev";
 const file = await stackFileConfig(stack);
-const placeholders = ["authToken"].filter((key) => !(key in file.values));
-const config = { ...file.values, ...Object.fromEntries(placeholders.map((k) => [k, `[secret ${k}]`])) };
-const run = await runUnderMocks(stack, config, [...file.secrets, ...placeholders]);
+/** Values only the user knows; the offline plan stands in for them and says so. */
+const PLACEHOLDERS: Record<string, string> = {
+  accountId: "0".repeat(32),
+  backendUrl: "https://backend-url-not-set.plan",
+  authToken: "[secret authToken]",
+};
+const placeholders = Object.keys(PLACEHOLDERS).filter((key) => !(key in file.values));
+const config = { ...file.values, ...Object.fromEntries(placeholders.map((k) => [k, PLACEHOLDERS[k] ?? ""])) };
+const run = await runUnderMocks(stack, config, [...file.secrets, "authToken"]);
 
 const short = (type: string) => type.split(":").at(-1) ?? type;
 const settings = (r: RecordedResource): string => {
@@ -22,7 +28,7 @@ const settings = (r: RecordedResource): string => {
     case "Queue":
       return `queue ${i.queueName}`;
     case "D1Database":
-      return `database ${i.name}`;
+      return `database ${i.name}, primary ${i.primaryLocationHint ?? "placed by Cloudflare"}`;
     case "WorkersScript":
       return [
         `script ${i.scriptName}, main module ${i.mainModule}, ${i.contentFile} sha256 ${String(i.contentSha256).slice(0, 12)}…`,
@@ -31,7 +37,7 @@ const settings = (r: RecordedResource): string => {
         `log sampling ${(i.observability?.headSamplingRate ?? 1) * 100}%`,
       ].join("\n      ");
     case "Workflow":
-      return `workflow ${i.workflowName} → class ${i.className}`;
+      return `workflow ${i.workflowName} → class ${i.className}, ${i.concurrency?.limit} at once, instances kept ${duration((i.defaultRetention?.successRetention ?? 0) / 1000)}`;
     case "QueueConsumer": {
       const s = i.settings ?? {};
       const dlq = i.deadLetterQueue ? `, dead letters → ${i.deadLetterQueue}` : "";
@@ -53,6 +59,7 @@ interface PlannedBinding {
   name: string;
   text?: unknown;
   simple?: { limit: number; period: number };
+  namespaceId?: string;
 }
 
 /** Plain values are shown; secrets by name only. */
@@ -60,23 +67,32 @@ function bindingList(bindings: PlannedBinding[] = []): string {
   return bindings
     .map((b) => {
       if (b.type === "plain_text") return `${b.name}=${String(b.text)}`;
-      if (b.simple) return `${b.name} (${b.type} ${b.simple.limit}/${b.simple.period}s per caller)`;
+      if (b.simple)
+        return `${b.name} (${b.type} namespace ${b.namespaceId}, ${b.simple.limit}/${b.simple.period}s)`;
       return `${b.name} (${b.type})`;
     })
     .join(", ");
 }
 
+function options(r: RecordedResource): string {
+  const flags = [
+    r.protect && "protected",
+    r.deleteBeforeReplace && "replaced delete-first",
+    r.ignoreChanges.length > 0 && `ignores changes to ${r.ignoreChanges.join(", ")}`,
+  ].filter(Boolean);
+  return flags.length ? ` [${flags.join("; ")}]` : "";
+}
+
 const timeline = retryTimeline();
 const lines = [
   `Stack ${stack}: ${run.resources.length} resources (offline plan under Pulumi mocks)`,
-  `Bundle ${run.bundle.relativePath}: ${(run.bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${run.bundle.sha256}`,
+  `Bundle ${run.contentFile} (as the provider opens it from ${run.programDirectory}): ${(run.bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${run.bundle.sha256}`,
   ...(placeholders.length
     ? [`Note: ${placeholders.join(", ")} not set in Pulumi.${stack}.yaml; a placeholder was used.`]
     : []),
   "",
   ...run.resources.map(
-    (r) =>
-      `  ${short(r.type).padEnd(22)} ${r.name.padEnd(20)}${r.protect ? " [protected]" : ""}\n      ${settings(r)}`,
+    (r) => `  ${short(r.type).padEnd(22)} ${r.name.padEnd(20)}${options(r)}\n      ${settings(r)}`,
   ),
   "",
   "Retry timeline (per event):",

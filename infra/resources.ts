@@ -1,9 +1,10 @@
+import { relative } from "node:path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { Bundle } from "../worker/build.ts";
 import {
   COMPATIBILITY_DATE,
-  COMPATIBILITY_FLAGS,
+  DEPLOYED_COMPATIBILITY_FLAGS,
   QUEUES,
   RETENTION,
   WORKFLOW_KINDS,
@@ -25,6 +26,30 @@ export function consumerSettings(consumer: Consumer) {
   };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * How each resource may be deleted or replaced. Every resource here is keyed by a name in the
+ * account, so Pulumi's default create-then-delete replacement would write the new one under the
+ * live name and then delete it: replace delete-first instead. What holds data or live work (D1,
+ * both queues, the script and its Workflows, whose deletion deletes every instance) is
+ * protected when the stack says so: a replacement then stops the preview instead of running.
+ */
+export function lifecycle(config: StackConfig) {
+  return {
+    durable: { deleteBeforeReplace: true, protect: config.protectData },
+    replaceable: { deleteBeforeReplace: true },
+  } satisfies Record<string, pulumi.CustomResourceOptions>;
+}
+
+/**
+ * The upload path as the provider opens it: the CLI starts the program and the provider in the
+ * project's `main` directory, and the provider resolves a relative path against it.
+ */
+export function contentFile(bundle: Bundle, cwd = process.cwd()): string {
+  return relative(cwd, bundle.path);
+}
+
 /**
  * Declares one environment: queues and database first, then the script that binds them, then
  * what needs the script (workflows, consumers, cron, routes).
@@ -32,15 +57,28 @@ export function consumerSettings(consumer: Consumer) {
 export function declareStack(config: StackConfig, bundle: Bundle) {
   const names = stackNames(config.stack);
   const { accountId } = config;
-  const protect = { protect: config.protectData };
+  const { durable, replaceable } = lifecycle(config);
 
-  const recoveryQueue = new cloudflare.Queue("recovery-queue", { accountId, queueName: names.recoveryQueue });
+  const recoveryQueue = new cloudflare.Queue(
+    "recovery-queue",
+    { accountId, queueName: names.recoveryQueue },
+    durable,
+  );
   const deadLetterQueue = new cloudflare.Queue(
     "dead-letter-queue",
     { accountId, queueName: names.deadLetterQueue },
-    protect,
+    durable,
   );
-  const database = new cloudflare.D1Database("database", { accountId, name: names.database }, protect);
+  const database = new cloudflare.D1Database(
+    "database",
+    {
+      accountId,
+      name: names.database,
+      ...(config.d1LocationHint ? { primaryLocationHint: config.d1LocationHint } : {}),
+    },
+    // The hint only places a new database; changing it later must not replace a live one.
+    { ...durable, ignoreChanges: ["primaryLocationHint"] },
+  );
 
   const script = new cloudflare.WorkersScript(
     "worker",
@@ -48,16 +86,16 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
       accountId,
       scriptName: names.script,
       mainModule: bundle.mainModule,
-      contentFile: bundle.relativePath,
+      contentFile: contentFile(bundle),
       contentSha256: bundle.sha256,
       compatibilityDate: COMPATIBILITY_DATE,
-      compatibilityFlags: [...COMPATIBILITY_FLAGS],
+      compatibilityFlags: DEPLOYED_COMPATIBILITY_FLAGS,
       bindings: scriptBindings(config, names, database.uuid),
       observability: { enabled: true, headSamplingRate: config.logSamplingPercent / 100 },
     },
-    { dependsOn: [recoveryQueue, deadLetterQueue, database] },
+    { ...durable, dependsOn: [recoveryQueue, deadLetterQueue, database] },
   );
-  const afterScript = { dependsOn: [script] };
+  const afterScript = { ...replaceable, dependsOn: [script] };
 
   const workflows = WORKFLOW_KINDS.map(
     (kind) =>
@@ -68,8 +106,14 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
           workflowName: names.workflow(kind),
           className: WORKFLOWS[kind].className,
           scriptName: names.script,
+          concurrency: { limit: config.workflowConcurrency },
+          // Instance state lives as long as the receipts and failure records that point at it.
+          defaultRetention: {
+            successRetention: config.retentionDays * DAY_MS,
+            errorRetention: config.retentionDays * DAY_MS,
+          },
         },
-        afterScript,
+        { ...durable, dependsOn: [script] },
       ),
   );
   new cloudflare.QueueConsumer(

@@ -9,8 +9,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export interface Bundle {
   /** Absolute path of the ES module Cloudflare runs. */
   path: string;
-  /** The same path relative to the project root: stable across machines, so state shows no churn. */
-  relativePath: string;
   /** The module's file name, which the upload names as its main module. */
   mainModule: string;
   sha256: string;
@@ -46,7 +44,6 @@ export async function bundleWorker(outdir = join(root, "dist")): Promise<Bundle>
   const output = Object.values(result.metafile.outputs)[0];
   return {
     path,
-    relativePath: relative(root, path),
     mainModule: "worker.js",
     sha256: createHash("sha256").update(content).digest("hex"),
     bytes: content.byteLength,
@@ -56,5 +53,5 @@ export async function bundleWorker(outdir = join(root, "dist")): Promise<Bundle>
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const bundle = await bundleWorker();
-  console.log(`${bundle.relativePath} ${bundle.bytes} bytes sha256=${bundle.sha256}`);
+  console.log(`${relative(root, bundle.path)} ${bundle.bytes} bytes sha256=${bundle.sha256}`);
 }

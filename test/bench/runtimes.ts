@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { type Runtime, startRuntime } from "../../worker/local/runtime.ts";
-import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../worker/src/topology.ts";
+import { COMPATIBILITY_DATE, LOCAL_COMPATIBILITY_FLAGS } from "../../worker/src/topology.ts";
 
 export const BENCH_TOKEN = "bench-token-5f4e3d2c1b0a";
 
@@ -59,7 +59,7 @@ export async function startFloor(backendUrl: string): Promise<Runtime> {
           modules: true,
           scriptPath,
           compatibilityDate: COMPATIBILITY_DATE,
-          compatibilityFlags: [...COMPATIBILITY_FLAGS],
+          compatibilityFlags: [...LOCAL_COMPATIBILITY_FLAGS],
           workflows: { FLOOR_WORKFLOW: { name: "bench-floor-workflow", className: "FloorWorkflow" } },
           bindings: { BACKEND_URL: backendUrl, BACKEND_TOKEN: BENCH_TOKEN },
         },

@@ -1,22 +1,37 @@
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { expectedBindingNames } from "../../infra/bindings.ts";
-import { CONFIG_KEYS } from "../../infra/config.ts";
+import { CONFIG_KEYS, DEFAULT_WORKFLOW_CONCURRENCY, defaultRateLimitNamespace } from "../../infra/config.ts";
 import { isWrappedSecret, type MockRun, runUnderMocks, stackFileConfig, unwrap } from "../../infra/mocks.ts";
 import { stackNames } from "../../infra/names.ts";
 import { retryTimeline } from "../../infra/timeline.ts";
 import { type Bundle, bundleWorker } from "../../worker/build.ts";
-import { QUEUES, RETENTION, WORKFLOW_KINDS, WORKFLOWS } from "../../worker/src/topology.ts";
+import {
+  COMPATIBILITY_DATE,
+  COMPATIBILITY_FLAGS,
+  QUEUES,
+  RETENTION,
+  WORKFLOW_KINDS,
+  WORKFLOWS,
+} from "../../worker/src/topology.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 // biome-ignore lint/suspicious/noExplicitAny: resource inputs of many shapes, read by field name.
 type Inputs = Record<string, any>;
 const STACKS = ["dev", "staging", "prod"] as const;
+/** What each user sets with `pulumi config set` before a first preview: nothing a stack file can hold. */
+const ACCOUNT_ID = "5f0c7a1e9b2d4c6e8a0b1c2d3e4f5a6b";
+const ZONE_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+const userConfig = (stack: string): Record<string, string> => ({
+  accountId: ACCOUNT_ID,
+  backendUrl: `https://api.${stack}.acme-jobs.dev`,
+  ...(stack === "prod" ? { customDomain: "jobs.acme-jobs.dev", zoneId: ZONE_ID } : {}),
+});
 const tokens = (stack: string) => ({
   authToken: `auth-${stack}-0f9e8d7c6b5a`,
   backendToken: `backend-${stack}-1a2b3c4d5e`,
@@ -31,7 +46,11 @@ beforeAll(async () => {
 /** A stack as its file declares it, with its secrets set the way `pulumi config set --secret` would. */
 async function runStack(stack: string, change: (config: Record<string, string>) => void = () => {}) {
   const { values } = await stackFileConfig(stack);
-  const config: Record<string, string> = { ...values, authToken: tokens(stack).authToken };
+  const config: Record<string, string> = {
+    ...values,
+    ...userConfig(stack),
+    authToken: tokens(stack).authToken,
+  };
   if (stack === "prod") Object.assign(config, tokens(stack));
   change(config);
   return runUnderMocks(
@@ -81,8 +100,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     expect(inputs(run, "workersCronTrigger:WorkersCronTrigger")[0]?.schedules).toEqual([
       { cron: RETENTION.cron },
     ]);
-    for (const r of run.resources)
-      expect(unwrap(r.inputs)).toMatchObject({ accountId: "0123456789abcdef0123456789abcdef" });
+    for (const r of run.resources) expect(unwrap(r.inputs)).toMatchObject({ accountId: ACCOUNT_ID });
   });
 
   it("sets every consumer field from the topology", () => {
@@ -133,11 +151,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
   it("uploads the bundle as an ES module whose exports include every Workflow class", () => {
     const script = inputs(run, "workersScript:WorkersScript")[0];
-    expect(script).toMatchObject({
-      mainModule: "worker.js",
-      contentSha256: bundle.sha256,
-      contentFile: bundle.relativePath,
-    });
+    expect(script).toMatchObject({ mainModule: "worker.js", contentSha256: bundle.sha256 });
     expect(bundle.exports).toEqual(
       expect.arrayContaining(["default", ...Object.values(WORKFLOWS).map((w) => w.className)]),
     );
@@ -157,12 +171,56 @@ describe.each(STACKS)("stack %s", (stack) => {
       expect(await pulumi.isSecret(output as pulumi.Output<unknown>)).toBe(false);
   });
 
-  it(stack === "prod" ? "protects the database and the dead-letter queue" : "leaves data unprotected", () => {
-    const protectedNames = run.resources
-      .filter((r) => r.protect)
-      .map((r) => r.name)
-      .sort();
-    expect(protectedNames).toEqual(stack === "prod" ? ["database", "dead-letter-queue"] : []);
+  it("names a content file that exists where the provider opens it and hashes to contentSha256", async () => {
+    const script = inputs(run, "workersScript:WorkersScript")[0] as {
+      contentFile: string;
+      contentSha256: string;
+    };
+    // The provider runs where the CLI runs the program: Pulumi.yaml's `main`, not the repository root.
+    expect(run.programDirectory).toBe("infra");
+    expect(script.contentFile).toBe(run.contentFile);
+    const opened = await readFile(resolve(root, run.programDirectory, script.contentFile));
+    expect(createHash("sha256").update(opened).digest("hex")).toBe(script.contentSha256);
+  });
+
+  it(
+    stack === "prod"
+      ? "protects D1, both queues, the script and the Workflows"
+      : "leaves resources deletable in a non-production stack",
+    () => {
+      const protectedNames = run.resources
+        .filter((r) => r.protect)
+        .map((r) => r.name)
+        .sort();
+      const durable = ["database", "dead-letter-queue", "recovery-queue", "worker"];
+      const workflows = WORKFLOW_KINDS.map((kind) => `workflow-${kind}`);
+      expect(protectedNames).toEqual(stack === "prod" ? [...durable, ...workflows].sort() : []);
+    },
+  );
+
+  it("replaces every name-keyed resource delete-first, and never replaces D1 for a location hint", () => {
+    // Create-then-delete would write the new resource under the live name, then delete it.
+    for (const r of run.resources) expect(r.deleteBeforeReplace, r.name).toBe(true);
+    expect(run.resources.find((r) => r.name === "database")?.ignoreChanges).toEqual(["primaryLocationHint"]);
+  });
+
+  it("uploads no compatibility flag that is already a default at the compatibility date", () => {
+    const script = inputs(run, "workersScript:WorkersScript")[0] as { compatibilityFlags: string[] };
+    for (const { flag, defaultFrom } of COMPATIBILITY_FLAGS)
+      expect(script.compatibilityFlags.includes(flag), flag).toBe(defaultFrom > COMPATIBILITY_DATE);
+    expect(script.compatibilityFlags).toEqual([]);
+  });
+
+  it("gives each Workflow the stack's concurrency limit and the retention of its records", () => {
+    const retentionDays = stack === "dev" ? 3 : RETENTION.defaultDays;
+    const concurrency = stack === "staging" ? 50 : DEFAULT_WORKFLOW_CONCURRENCY;
+    for (const w of inputs(run, "workflow:Workflow")) {
+      expect(w.concurrency).toEqual({ limit: concurrency });
+      expect(w.defaultRetention).toEqual({
+        successRetention: retentionDays * 86_400_000,
+        errorRetention: retentionDays * 86_400_000,
+      });
+    }
   });
 });
 
@@ -172,7 +230,7 @@ describe("stack config", () => {
       "accountId",
       /Missing required config "accountId" for stack "dev"\. Set it with: pulumi config set accountId <cloudflare-account-id> --stack dev/,
     ],
-    ["backendUrl", /pulumi config set backendUrl https:\/\/api\.example\.com --stack dev/],
+    ["backendUrl", /pulumi config set backendUrl https:\/\/<backend-host> --stack dev/],
     [
       "authToken",
       /Missing required config "authToken".*pulumi config set --secret authToken <token> --stack dev/,
@@ -183,7 +241,7 @@ describe("stack config", () => {
 
   it.each([
     ["ratePeriod", "30", /Workers rate limits allow 10 or 60 seconds/],
-    ["backendUrl", "http://plain.example.com", /expected an https:\/\/ URL/],
+    ["backendUrl", "http://plain.acme-jobs.dev", /expected an https:\/\/ URL/],
     ["workersDev", "yes", /expected true or false/],
     ["logSamplingPercent", "150", /from 0 to 100/],
     ["tenantRateLimit", "601", /cannot exceed rateLimit/],
@@ -191,8 +249,55 @@ describe("stack config", () => {
     await expect(runStack("dev", (c) => (c[key] = value))).rejects.toThrow(message);
   });
 
+  it.each([
+    ["accountId", "0123456789abcdef", /32-character hex id/],
+    ["backendUrl", "https://api.example.com", /reserved example host/],
+    ["backendUrl", "https://backend.test", /reserved example host/],
+    ["d1LocationHint", "mars", /one of wnam, enam, weur, eeur, apac, oc/],
+    ["workflowConcurrency", "2.5", /whole number/],
+    ["rateLimitNamespaceId", "-4", /whole number/],
+  ])("rejects a placeholder or invalid %s (%s)", async (key, value, message) => {
+    await expect(runStack("dev", (c) => (c[key] = value))).rejects.toThrow(message);
+  });
+
+  it("refuses to preview a stack file alone: the account and backend must be set by the user", async () => {
+    for (const stack of STACKS) {
+      const { values } = await stackFileConfig(stack);
+      const text = await readFile(join(root, `Pulumi.${stack}.yaml`), "utf8");
+      expect(text).not.toMatch(/example\.(com|org|net)|0123456789abcdef|fedcba9876543210/);
+      await expect(
+        runUnderMocks(stack, { ...values, authToken: "t" }, ["authToken"], bundle),
+      ).rejects.toThrow(/Missing required config "accountId"/);
+    }
+  });
+
+  it("gives every stack its own rate-limit namespaces, overridable in stack config", async () => {
+    const namespaces = async (stack: string, change?: (c: Record<string, string>) => void) => {
+      const run = await runStack(stack, change);
+      const bindings = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Inputs[];
+      return bindings.filter((b) => b.type === "ratelimit").map((b) => b.namespaceId as string);
+    };
+    const all: string[][] = [];
+    for (const stack of STACKS) all.push(await namespaces(stack)); // Mocks are global: one run at a time.
+    for (const [i, stack] of STACKS.entries()) {
+      const base = defaultRateLimitNamespace(stack);
+      expect(all[i]).toEqual([String(base), String(base + 1)]);
+    }
+    const flat = all.flat();
+    expect(new Set(flat).size).toBe(flat.length);
+    expect(flat).not.toContain("1001");
+    expect(await namespaces("dev", (c) => (c.rateLimitNamespaceId = "424242"))).toEqual(["424242", "424243"]);
+  });
+
+  it("places D1's primary where the stack says", async () => {
+    const run = await runStack("prod", (c) => (c.d1LocationHint = "weur"));
+    expect(inputs(run, "d1Database:D1Database")[0]?.primaryLocationHint).toBe("weur");
+    const unset = await runStack("dev");
+    expect(inputs(unset, "d1Database:D1Database")[0]).not.toHaveProperty("primaryLocationHint");
+  });
+
   it("needs a zone for a custom domain", async () => {
-    await expect(runStack("dev", (c) => (c.customDomain = "jobs.example.org"))).rejects.toThrow(/"zoneId"/);
+    await expect(runStack("dev", (c) => (c.customDomain = "jobs.acme-jobs.dev"))).rejects.toThrow(/"zoneId"/);
   });
 
   it("binds the next dispatch token only while a rotation sets it", async () => {
@@ -249,7 +354,7 @@ describe("bundle hash", () => {
 
   it("changes the script's inputs when and only when the bundle changes", async () => {
     const { values } = await stackFileConfig("dev");
-    const config = { ...values, authToken: "t" };
+    const config = { ...values, ...userConfig("dev"), authToken: "t" };
     const hash = async (b: Bundle) =>
       unwrap(
         (await runUnderMocks("dev", config, ["authToken"], b)).resources.find((r) => r.name === "worker")

@@ -1,7 +1,8 @@
 import {
   COMPATIBILITY_DATE,
-  COMPATIBILITY_FLAGS,
   DATABASE,
+  LOCAL_COMPATIBILITY_FLAGS,
+  LOCAL_RATE_LIMIT_NAMESPACE,
   QUEUES,
   RATE_LIMITS,
   type RateLimitName,
@@ -47,7 +48,7 @@ export function localWorkerOptions(settings: LocalSettings) {
   return {
     name: WORKER_NAME,
     compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: [...COMPATIBILITY_FLAGS],
+    compatibilityFlags: [...LOCAL_COMPATIBILITY_FLAGS],
     workflows: Object.fromEntries(
       Object.values(WORKFLOWS).map((w) => [w.binding, { name: w.name, className: w.className }]),
     ),
@@ -63,8 +64,9 @@ export function localWorkerOptions(settings: LocalSettings) {
     cronTriggers: [RETENTION.cron],
     ratelimits: Object.fromEntries(
       (Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => {
-        const { binding, namespaceId, limit, period } = RATE_LIMITS[name];
-        return [binding, { namespace_id: namespaceId, simple: { limit: limits[name] ?? limit, period } }];
+        const { binding, offset, limit, period } = RATE_LIMITS[name];
+        const namespace_id = String(LOCAL_RATE_LIMIT_NAMESPACE + offset);
+        return [binding, { namespace_id, simple: { limit: limits[name] ?? limit, period } }];
       }),
     ),
     bindings: {

@@ -8,10 +8,20 @@ export const WORKER_NAME = "jobs";
 
 export const COMPATIBILITY_DATE = "2026-11-01";
 /**
- * Keeps a NonRetryableError's message in the instance status. The default since 2026-05-14,
- * but the local Workflows engine runs on an older date and takes only the flags.
+ * Flags the worker relies on, with the date each became the default. A deployment at
+ * COMPATIBILITY_DATE gets every flag that is not yet a default there; local runtimes get them
+ * all, because the local Workflows engine runs on an older date and honours only the flags.
  */
-export const COMPATIBILITY_FLAGS = ["workflows_preserve_non_retryable_error_message"] as const;
+export const COMPATIBILITY_FLAGS = [
+  /** Keeps a NonRetryableError's message in the instance status. */
+  { flag: "workflows_preserve_non_retryable_error_message", defaultFrom: "2026-05-14" },
+] as const;
+
+export const LOCAL_COMPATIBILITY_FLAGS = COMPATIBILITY_FLAGS.map((f) => f.flag);
+/** ISO dates compare as strings. */
+export const DEPLOYED_COMPATIBILITY_FLAGS = COMPATIBILITY_FLAGS.filter(
+  (f) => f.defaultFrom > COMPATIBILITY_DATE,
+).map((f) => f.flag);
 
 /** One Workflow per event family. `name` is account-wide: infra suffixes it per stack. */
 export const WORKFLOWS = {
@@ -64,12 +74,17 @@ export const RETENTION = { cron: "17 * * * *", defaultDays: 7 } as const;
 /**
  * Dispatch requests per authenticated caller (token fingerprint), and per tenant of a caller
  * when the request names one: a tenant's share is smaller, so one busy tenant cannot spend the
- * whole caller's budget, and naming new tenants cannot raise it.
+ * whole caller's budget, and naming new tenants cannot raise it. A rate limit's namespace id is
+ * account-wide, so each stack gets its own (infra derives them); `offset` places this limit's
+ * namespace after the stack's base id.
  */
 export const RATE_LIMITS = {
-  dispatch: { binding: "DISPATCH_RATE_LIMIT", namespaceId: "1001", limit: 600, period: 60 },
-  tenant: { binding: "TENANT_RATE_LIMIT", namespaceId: "1002", limit: 150, period: 60 },
+  dispatch: { binding: "DISPATCH_RATE_LIMIT", offset: 0, limit: 600, period: 60 },
+  tenant: { binding: "TENANT_RATE_LIMIT", offset: 1, limit: 150, period: 60 },
 } as const;
+
+/** Namespace base of local runs and tests: their limits are in-process, shared with nothing. */
+export const LOCAL_RATE_LIMIT_NAMESPACE = 9_000;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
 
