@@ -164,7 +164,10 @@ describe("GitHub workflows", () => {
     const preview = (deploy.jobs["preview-production"].steps as Yaml[]).find((s) =>
       String(s.uses).startsWith("pulumi/actions@"),
     );
-    expect(preview?.with).toMatchObject({ command: "preview", "stack-name": "\u0024{{ vars.PULUMI_ORG }}/prod" });
+    expect(preview?.with).toMatchObject({
+      command: "preview",
+      "stack-name": "\u0024{{ vars.PULUMI_ORG }}/prod",
+    });
   });
 
   it("previews dev and staging on pull requests with a comment", () => {
