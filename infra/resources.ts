@@ -6,6 +6,7 @@ import {
   COMPATIBILITY_DATE,
   DEPLOYED_COMPATIBILITY_FLAGS,
   QUEUES,
+  RECONCILER,
   RETENTION,
   WORKFLOW_KINDS,
   WORKFLOWS,
@@ -141,7 +142,7 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
   );
   new cloudflare.WorkersCronTrigger(
     "retention-cron",
-    { accountId, scriptName: names.script, schedules: [{ cron: RETENTION.cron }] },
+    { accountId, scriptName: names.script, schedules: [{ cron: RECONCILER.cron }, { cron: RETENTION.cron }] },
     afterScript,
   );
   new cloudflare.WorkersScriptSubdomain(

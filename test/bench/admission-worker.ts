@@ -1,5 +1,5 @@
 import { admit } from "../../worker/src/dispatch/admit.ts";
-import { route } from "../../worker/src/dispatch/start.ts";
+import { route } from "../../worker/src/dispatch/creation.ts";
 
 /**
  * Runs the worker's own admission path (parse, validate, digest, route) `rounds` times on the

@@ -149,7 +149,7 @@ it(`answers ${RUNS} malformed /dispatch bodies with JSON errors, no 5xx, no inst
   await ensureSchema(testEnv.DB);
   const ids = [...rejectedIds];
   const { results } = await testEnv.DB.prepare(
-    "SELECT count(*) AS n FROM dispatch_receipts WHERE id IN (SELECT value FROM json_each(?1))",
+    "SELECT count(*) AS n FROM events WHERE id IN (SELECT value FROM json_each(?1))",
   )
     .bind(JSON.stringify(ids))
     .all<{ n: number }>();

@@ -15,6 +15,7 @@ import {
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
   QUEUES,
+  RECONCILER,
   RETENTION,
   WORKFLOW_KINDS,
   WORKFLOWS,
@@ -98,6 +99,7 @@ describe.each(STACKS)("stack %s", (stack) => {
       ]),
     );
     expect(inputs(run, "workersCronTrigger:WorkersCronTrigger")[0]?.schedules).toEqual([
+      { cron: RECONCILER.cron },
       { cron: RETENTION.cron },
     ]);
     for (const r of run.resources) expect(unwrap(r.inputs)).toMatchObject({ accountId: ACCOUNT_ID });

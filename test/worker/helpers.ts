@@ -102,3 +102,39 @@ export async function settled(id: string, timeoutMs = 20_000): Promise<Status> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Writes an event row as the store would have, for tests that start from a given state. */
+export async function storeEvent(row: {
+  id: string;
+  job: Record<string, unknown> | null;
+  state: string;
+  at?: number;
+  runAt?: number;
+  dueAt?: number;
+  failedAt?: number;
+  createAttempts?: number;
+  remainingSteps?: string[];
+  digest?: string;
+}) {
+  const at = row.at ?? Date.now();
+  await request("/status/schema-probe"); // the worker creates its schema on first use
+  await testEnv.DB.prepare(
+    `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts,
+       remaining_steps, last_error, failed_at, created_at, updated_at)
+     VALUES (?1, ?2, ?3, NULL, 't', ?4, ?5, ?6, ?7, ?8, ?9, 'x', ?10, ?11, ?11)`,
+  )
+    .bind(
+      row.id,
+      String(row.job?.name ?? "email/verification"),
+      row.digest ?? "d",
+      row.job === null ? null : JSON.stringify(row.job),
+      row.state,
+      row.runAt ?? null,
+      row.dueAt ?? null,
+      row.createAttempts ?? 1,
+      JSON.stringify(row.remainingSteps ?? []),
+      row.failedAt ?? null,
+      at,
+    )
+    .run();
+}

@@ -10,7 +10,17 @@ import { recoveryDelay } from "../../worker/src/recovery/delay.ts";
 import { QUEUES, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
-import { backend, dispatch, envelope, request, resetPassword, settled, testEnv, uid } from "./helpers.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  request,
+  resetPassword,
+  settled,
+  storeEvent,
+  testEnv,
+  uid,
+} from "./helpers.ts";
 
 interface FailedEvent {
   id: string;
@@ -259,12 +269,13 @@ describe("operator API", () => {
       idempotencyKey: "k",
       createdAt: "2026-11-21T00:00:00Z",
     };
-    await testEnv.DB.prepare(
-      `INSERT INTO failed_events (id, name, tenant_id, trace_id, job, remaining_steps, status, last_error, attempts, created_at, updated_at)
-       VALUES (?1, 'email/verification', NULL, 't', ?2, '["email/verification"]', 'retrying', 'x', 1, ?3, ?3)`,
-    )
-      .bind(id, JSON.stringify(job), Date.now())
-      .run();
+    await storeEvent({
+      id,
+      job,
+      state: "retrying",
+      failedAt: Date.now(),
+      remainingSteps: ["email/verification"],
+    });
     expect((await failed(id))?.replayable).toBe(false);
     const response = await request(`/failed-events/${id}/replay`, { method: "POST" });
     expect(response.status).toBe(409);
@@ -286,43 +297,66 @@ describe("operator API", () => {
 });
 
 describe("retention", () => {
-  it("purges settled records and old receipts, keeping dead events", async () => {
-    const old = Date.now() - 8 * 86_400_000;
+  it("compacts settled events after retention, deletes them a month later, and keeps dead ones", async () => {
+    const day = 86_400_000;
+    const old = Date.now() - 8 * day;
     const ids = {
       delivered: uid("old"),
       discarded: uid("old"),
       dead: uid("old"),
-      receipt: uid("old"),
       scheduled: uid("old"),
+      ancient: uid("old"),
+      recent: uid("new"),
     };
-    const insert = (id: string, status: string) =>
-      testEnv.DB.prepare(
-        `INSERT INTO failed_events (id, name, tenant_id, trace_id, job, remaining_steps, status, last_error, attempts, created_at, updated_at)
-         VALUES (?1, 'email/verification', NULL, 't', '{}', '[]', ?2, 'x', 1, ?3, ?3)`,
-      ).bind(id, status, old);
-    await testEnv.DB.batch([
-      insert(ids.delivered, "delivered"),
-      insert(ids.discarded, "discarded"),
-      insert(ids.dead, "dead"),
-      testEnv.DB.prepare("INSERT INTO dispatch_receipts VALUES (?1, 'd', 'n', 'created', 0, ?2, ?2)").bind(
-        ids.receipt,
-        old,
-      ),
-      testEnv.DB.prepare("INSERT INTO dispatch_receipts VALUES (?1, 'd', 'n', 'created', 1, ?2, ?2)").bind(
-        ids.scheduled,
-        old,
-      ),
-    ]);
+    const job = (id: string) => ({ id, name: "email/verification" });
+    await storeEvent({ id: ids.delivered, job: job(ids.delivered), state: "delivered", at: old });
+    await storeEvent({ id: ids.discarded, job: job(ids.discarded), state: "discarded", at: old });
+    await storeEvent({ id: ids.dead, job: job(ids.dead), state: "dead", at: old });
+    await storeEvent({
+      id: ids.scheduled,
+      job: job(ids.scheduled),
+      state: "delivered",
+      at: old,
+      runAt: Date.now(),
+    });
+    await storeEvent({ id: ids.ancient, job: null, state: "delivered", at: Date.now() - 40 * day });
+    await storeEvent({ id: ids.recent, job: job(ids.recent), state: "delivered", at: Date.now() });
+    await testEnv.DB.prepare(
+      "INSERT INTO event_history (event_id, at, tier, outcome) VALUES (?1, ?2, 'queue', 'done')",
+    )
+      .bind(ids.delivered, old)
+      .run();
     await worker.scheduled(
       createScheduledController({ scheduledTime: Date.now(), cron: RETENTION.cron }),
       testEnv,
     );
-    const remaining = async (table: string, id: string) =>
-      (await testEnv.DB.prepare(`SELECT id FROM ${table} WHERE id = ?1`).bind(id).first()) !== null;
-    expect(await remaining("failed_events", ids.delivered)).toBe(false);
-    expect(await remaining("failed_events", ids.discarded)).toBe(false);
-    expect(await remaining("failed_events", ids.dead)).toBe(true);
-    expect(await remaining("dispatch_receipts", ids.receipt)).toBe(false);
-    expect(await remaining("dispatch_receipts", ids.scheduled)).toBe(true);
+    const row = (id: string) =>
+      testEnv.DB.prepare("SELECT job, state FROM events WHERE id = ?1")
+        .bind(id)
+        .first<{ job: string | null }>();
+    expect(await row(ids.delivered)).toEqual({ job: null, state: "delivered" });
+    expect(await row(ids.discarded)).toEqual({ job: null, state: "discarded" });
+    expect((await row(ids.dead))?.job).not.toBeNull();
+    expect((await row(ids.scheduled))?.job).not.toBeNull();
+    expect((await row(ids.recent))?.job).not.toBeNull();
+    expect(await row(ids.ancient)).toBeNull();
+    const history = await testEnv.DB.prepare("SELECT count(*) AS n FROM event_history WHERE event_id = ?1")
+      .bind(ids.delivered)
+      .first<{ n: number }>();
+    expect(history?.n).toBe(0);
+  });
+
+  it("recognises a re-send of a compacted event instead of running it again", async () => {
+    const event = envelope("email/verification", { email: "a@b.c", otpCode: "1" });
+    await dispatch([event]);
+    await settled(event.id);
+    await testEnv.DB.prepare("UPDATE events SET job = NULL, updated_at = 0 WHERE id = ?1")
+      .bind(event.id)
+      .run();
+    expect((await dispatch([event])).ids).toEqual([event.id]);
+    const conflicting = { ...event, payload: { email: "b@b.c", otpCode: "2" } };
+    expect((await dispatch([conflicting])).errors?.[0]?.error).toMatch(/^Conflicting duplicate id/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await backend.calls(event.id)).toHaveLength(1);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { backendRequest } from "../../worker/src/backend/client.ts";
 import { classify, retryAfterMs } from "../../worker/src/backend/outcome.ts";
-import { chunk } from "../../worker/src/dispatch/start.ts";
+import { chunk } from "../../worker/src/dispatch/creation.ts";
 import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
-import { LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
+import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
 import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
 import { testEnv } from "./helpers.ts";
 
@@ -86,9 +86,10 @@ describe("backend request", () => {
 });
 
 describe("chunk", () => {
-  it("splits at 100 instances", () => {
+  it("splits at the createBatch ceiling or the creation pace, whichever is lower", () => {
     const sizes = chunk(Array.from({ length: 250 }, (_, i) => job(`e${i}`))).map((c) => c.length);
-    expect(sizes).toEqual([100, 100, 50]);
+    const most = Math.min(LIMITS.createBatchInstances, CREATION.perSecond);
+    expect(sizes).toEqual([most, most, most, 250 - 3 * most]);
   });
   it("splits before a chunk would pass the byte ceiling, keeping order", () => {
     const big = Array.from({ length: 5 }, (_, i) => job(`e${i}`, 300 * 1024));

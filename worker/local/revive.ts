@@ -32,11 +32,11 @@ export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
   try {
     rows = (
       await env[DATABASE.binding]
-        .prepare("SELECT id, name FROM dispatch_receipts")
+        .prepare("SELECT id, name FROM events WHERE state IN ('accepted', 'started')")
         .all<{ id: string; name: string }>()
     ).results;
   } catch {
-    return 0; // A fresh state has no receipts table yet.
+    return 0; // A fresh state has no events table yet.
   }
   let revived = 0;
   const revive = async ({ id, name }: { id: string; name: string }) => {
@@ -59,7 +59,7 @@ export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
   for (let i = 0; i < rows.length; i += PARALLEL) await Promise.all(rows.slice(i, i + PARALLEL).map(revive));
 
   const retrying = await env[DATABASE.binding]
-    .prepare("SELECT id FROM failed_events WHERE status = 'retrying'")
+    .prepare("SELECT id FROM events WHERE state = 'retrying'")
     .all<{ id: string }>()
     .then(({ results }) => results)
     .catch(() => []); // No failure recorded yet: no table.

@@ -2,8 +2,9 @@ import type { Env } from "./env.ts";
 import { app } from "./http/app.ts";
 import { log } from "./log.ts";
 import { consumeDeadLetters, consumeRecovery } from "./recovery/consumer.ts";
+import { reconcile } from "./recovery/reconciler.ts";
 import { purgeExpired } from "./recovery/retention.ts";
-import { VARS } from "./topology.ts";
+import { RETENTION, VARS } from "./topology.ts";
 
 export {
   EmailWorkflow,
@@ -22,8 +23,19 @@ export default {
     return consumeRecovery(batch, env);
   },
 
+  /**
+   * Every minute the reconciler; on the retention schedule the sweep too. Each part catches its
+   * own failures, so one cannot keep the other from running.
+   */
   async scheduled(controller, env) {
-    const removed = await purgeExpired(env, controller.scheduledTime);
-    log.info("retention.purged", removed);
+    const report = await reconcile(env, controller.scheduledTime);
+    log.info("reconcile.done", { ...report });
+    if (controller.cron === RETENTION.cron) {
+      try {
+        log.info("retention.purged", { ...(await purgeExpired(env, controller.scheduledTime)) });
+      } catch (error) {
+        log.error("retention.failed", { error: error instanceof Error ? error.message : "unknown" });
+      }
+    }
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -72,6 +72,39 @@ export const RECOVERY = {
 export const RETENTION = { cron: "17 * * * *", defaultDays: 7 } as const;
 
 /**
+ * The reconciler: every minute, repairs what can strand (accepted events without an instance,
+ * retrying events whose next delivery is overdue, hand-overs whose record is missing), with
+ * bounded work per run. Local runs call the scheduled handler on an interval instead.
+ */
+export const RECONCILER = {
+  cron: "* * * * *",
+  /** How often `npm run dev` runs the scheduled handler, unless SCHEDULED_INTERVAL_SECONDS says. */
+  localIntervalSeconds: 60,
+  /** Bounded work per run; what is left waits for the next minute. */
+  maxCreationsPerRun: 1200,
+  maxPointersPerRun: 500,
+  maxInstanceChecksPerRun: 100,
+  /**
+   * How long after its start (or its delay) a started event may run before the reconciler asks
+   * its instance how it is doing: beyond four attempts with their timeouts.
+   */
+  instanceCheckAfterMs: 30 * 60 * 1000,
+  /** How late a recovery delivery may be before its pointer is sent again. */
+  deliveryGraceMs: 15 * 60 * 1000,
+} as const;
+
+/**
+ * Instance creation. Production allows about 100 creations per second per account (429 beyond,
+ * every item of a createBatch counts): one isolate paces itself below that, and a 429 leaves
+ * the rest `accepted` for the reconciler.
+ */
+export const CREATION = {
+  perSecond: 80,
+  /** How long a dispatch request or a reconciler run owns creating the events it claimed. */
+  claimMs: 60_000,
+} as const;
+
+/**
  * Dispatch requests per authenticated caller (token fingerprint), and per tenant of a caller
  * when the request names one: a tenant's share is smaller, so one busy tenant cannot spend the
  * whole caller's budget, and naming new tenants cannot raise it. A rate limit's namespace id is

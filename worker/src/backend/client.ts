@@ -1,5 +1,6 @@
 import type { Env } from "../env.ts";
 import type { JobParams } from "../events/job.ts";
+import { type ConfigError, numberVar } from "../settings.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { VARS } from "../topology.ts";
 import { bounded, classify, type Outcome } from "./outcome.ts";
@@ -53,8 +54,13 @@ export async function backendRequest(
 export async function callBackend(env: Env, job: JobParams, step: string): Promise<Outcome> {
   if (!(env.BACKEND_URL ?? VARS.BACKEND_URL))
     return { kind: "retry", reason: "BACKEND_URL is not configured" };
-  const timeoutMs = Number(env.BACKEND_TIMEOUT_MS ?? VARS.BACKEND_TIMEOUT_MS);
+  let timeoutMs: number;
   let request: Request;
+  try {
+    timeoutMs = numberVar(env, "BACKEND_TIMEOUT_MS");
+  } catch (error) {
+    return { kind: "retry", reason: (error as ConfigError).message };
+  }
   try {
     request = await backendRequest(env, job, step);
   } catch (error) {
@@ -63,7 +69,9 @@ export async function callBackend(env: Env, job: JobParams, step: string): Promi
   }
   let response: Response;
   try {
-    response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
+    // Redirects are not followed: a 301/302 would turn the POST into a GET to wherever it points
+    // (with the token), and a catch-all page's 200 would read as performed.
+    response = await fetch(request, { redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === "TimeoutError";
     return {
@@ -71,7 +79,12 @@ export async function callBackend(env: Env, job: JobParams, step: string): Promi
       reason: timedOut ? `timed out after ${timeoutMs} ms` : `network error: ${bounded(String(error))}`,
     };
   }
-  const detail = response.ok ? "" : await textPrefix(response, 2048);
+  const location = response.headers.get("location");
+  const detail = response.ok
+    ? ""
+    : response.status >= 300 && response.status < 400
+      ? `redirect${location ? ` to ${location}` : ""} not followed`
+      : await textPrefix(response, 2048);
   await response.body?.cancel().catch(() => {});
   return classify(response.status, response.headers.get("retry-after"), detail, Date.now());
 }

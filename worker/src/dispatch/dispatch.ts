@@ -1,8 +1,9 @@
 import type { Env } from "../env.ts";
 import { log } from "../log.ts";
-import { type Claim, claimReceipts, settleReceipts } from "../store/receipts.ts";
+import { recordAccepted } from "../store/admission.ts";
+import { CREATION } from "../topology.ts";
 import { admit } from "./admit.ts";
-import { startInstances } from "./start.ts";
+import { createInstances } from "./creation.ts";
 
 export interface DispatchResult {
   ids: string[];
@@ -10,63 +11,57 @@ export interface DispatchResult {
   errors?: { id: string; error: string }[];
 }
 
-/**
- * Admits a batch: validates every item, claims a receipt per id so a re-send starts nothing
- * twice, creates the new instances, and reports each item's fate in the order it came.
- */
-export async function dispatch(env: Env, items: readonly unknown[], now: number): Promise<DispatchResult> {
-  const { admitted, errors } = await admit(items, now);
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
 
-  const claims = await claimReceipts(
-    env.DB,
-    [...admitted.values()].map(({ job, digest }) => ({
-      id: job.id,
-      digest,
-      name: job.name,
-      scheduled: job.runAt !== undefined,
-    })),
-    now,
-  );
-  const owned = [...admitted.values()].filter(({ job }) => claims.get(job.id)?.kind === "owned");
-  const { started, failed } = await startInstances(
-    env,
-    owned.map(({ job }) => job),
-  );
-  await settleReceipts(
-    env.DB,
-    started,
-    failed.map((f) => f.id),
-  );
-  errors.push(...failed);
-  const failedIds = new Set(failed.map((f) => f.id));
+/**
+ * Admits a batch: validates every item, records the valid ones durably as `accepted` in one
+ * transaction, and answers. Per-item errors are only ever about the item itself (invalid, or
+ * conflicting with an earlier event of the same id). Creating the instances is the worker's
+ * job from here on: it starts now, after the answer (`background`), and what does not get
+ * created is picked up by the reconciler.
+ */
+export async function dispatch(
+  env: Env,
+  items: readonly unknown[],
+  now: number,
+  background: (work: Promise<unknown>) => void,
+): Promise<DispatchResult> {
+  const { admitted, errors } = await admit(items, now);
+  const events = [...admitted.values()];
+  let recorded: Awaited<ReturnType<typeof recordAccepted>>;
+  try {
+    recorded = await recordAccepted(env.DB, events, now, CREATION.claimMs);
+  } catch (error) {
+    // Nothing was recorded (the batch is one transaction): the whole request can be retried.
+    log.error("dispatch.store-failed", { error: error instanceof Error ? error.message : "unknown" });
+    throw new StoreUnavailableError("Could not record the events");
+  }
 
   const result: DispatchResult = { ids: [], instances: [] };
-  for (const { job } of admitted.values()) {
-    const claim = claims.get(job.id) as Claim;
-    if (claim.kind === "conflict") {
+  const fresh = [];
+  for (const { job } of events) {
+    const outcome = recorded.get(job.id);
+    if (outcome?.kind === "conflict") {
       errors.push({
         id: job.id,
         error: "Conflicting duplicate id: an event with this id and different content was already dispatched",
       });
       continue;
     }
-    if (claim.kind === "in-flight") {
-      errors.push({
-        id: job.id,
-        error: "Duplicate id still being dispatched by another request; retry this event",
-      });
-      continue;
-    }
-    if (failedIds.has(job.id)) continue;
-    const scheduled = claim.kind === "duplicate" ? claim.scheduled : job.runAt !== undefined;
+    if (outcome?.kind === "new") fresh.push(job);
+    const scheduled = outcome?.kind === "duplicate" ? outcome.scheduled : job.runAt !== undefined;
     result.ids.push(job.id);
     result.instances.push({ id: job.id, name: job.name, status: scheduled ? "scheduled" : "queued" });
-    log.info(claim.kind === "owned" ? "dispatch.started" : "dispatch.duplicate", {
+    log.info(outcome?.kind === "new" ? "dispatch.accepted" : "dispatch.duplicate", {
       eventId: job.id,
       traceId: job.traceId,
       event: job.name,
     });
   }
+  if (fresh.length > 0)
+    background(createInstances(env, fresh, "dispatch", { claimedUntil: now + CREATION.claimMs }));
   if (errors.length > 0) result.errors = errors;
   return result;
 }

@@ -1,17 +1,20 @@
 import { Hono } from "hono";
 import * as z from "zod";
-import { dispatch } from "../dispatch/dispatch.ts";
+import { dispatch, StoreUnavailableError } from "../dispatch/dispatch.ts";
 import { isEventName } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { log } from "../log.ts";
-import { loadFailed } from "../store/failed-events.ts";
-import { receiptName } from "../store/receipts.ts";
-import { LIMITS, VARS } from "../topology.ts";
+import { ConfigError, numberVar } from "../settings.ts";
+import { loadEvent } from "../store/events.ts";
+import { LIMITS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
 import { type AppContext, rateLimit, requireBearer } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { HttpError } from "./errors.ts";
 import { failedEvents } from "./failed-events.ts";
+
+/** D1 reports its own failures with this prefix; they are the platform's, not the request's. */
+const isStoreError = (error: unknown) => error instanceof Error && /^D1_/.test(error.message);
 
 const DispatchBody = z.object({ events: z.array(z.unknown()) });
 
@@ -22,26 +25,31 @@ app.get("/health", (c) => c.json({ status: "ok" }));
 app.post("/dispatch", requireBearer, rateLimit, async (c) => {
   const body = DispatchBody.safeParse(await readJson(c.req.raw, LIMITS.bodyBytes));
   if (!body.success) throw new HttpError(400, "Body must be a JSON object with an `events` array");
-  const max = Number(c.env.MAX_EVENTS_PER_REQUEST ?? VARS.MAX_EVENTS_PER_REQUEST);
+  const max = numberVar(c.env, "MAX_EVENTS_PER_REQUEST");
   if (body.data.events.length > max) {
     throw new HttpError(413, `Too many events: ${body.data.events.length} (at most ${max} per request)`);
   }
-  return c.json(await dispatch(c.env, body.data.events, Date.now()));
+  const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  return c.json(await dispatch(c.env, body.data.events, Date.now(), background));
 });
 
 app.get("/status/:id", requireBearer, async (c) => {
   const id = c.req.param("id");
   if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
-  const name = c.req.query("name") ?? (await receiptName(c.env.DB, id));
-  if (name === undefined || !isEventName(name)) throw new HttpError(404, "Unknown event id");
-  const [status, failure] = await Promise.all([instanceStatus(c.env, id, name), loadFailed(c.env.DB, id)]);
+  const event = await loadEvent(c.env.DB, id);
+  if (event === undefined || !isEventName(event.name)) throw new HttpError(404, "Unknown event id");
+  // Accepted and not created yet: the worker will create it; to a producer it is queued.
+  const status =
+    event.state === "accepted"
+      ? { id, name: event.name, status: "queued" as const }
+      : await instanceStatus(c.env, id, event.name);
   if (status === undefined) throw new HttpError(404, "Unknown event id");
   // An instance that handed its event to the recovery tier is `complete`; say what became of it.
-  const recovery = failure && {
-    status: failure.status,
-    failedStep: failure.remainingSteps[0] ?? null,
-    lastError: failure.lastError,
-    attempts: failure.attempts,
+  const recovery = event.failedAt !== null && {
+    status: event.state,
+    failedStep: event.remainingSteps[0] ?? null,
+    lastError: event.lastError,
+    attempts: event.attempts,
   };
   return c.json(recovery ? { ...status, recovery } : status);
 });
@@ -57,6 +65,15 @@ app.notFound(() => {
 app.onError((error, c) => {
   if (error instanceof HttpError) {
     return c.json({ error: error.message }, error.status, error.headers);
+  }
+  if (error instanceof StoreUnavailableError || isStoreError(error)) {
+    // Nothing was half-done: the request can be sent again as it is.
+    log.error("http.store-unavailable", { path: c.req.path });
+    return c.json({ error: "Storage is unavailable; retry the request" }, 503, { "retry-after": "5" });
+  }
+  if (error instanceof ConfigError) {
+    log.error("http.misconfigured", { path: c.req.path, error: error.message });
+    return c.json({ error: `Worker misconfigured: ${error.message}` }, 500);
   }
   log.error("http.unhandled", { path: c.req.path, error: error.name });
   return c.json({ error: "Internal error" }, 500);

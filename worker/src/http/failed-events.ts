@@ -1,23 +1,17 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import type { Env } from "../env.ts";
-import {
-  attemptsOf,
-  discard,
-  FAILED_STATUSES,
-  type FailedEvent,
-  type Filter,
-  listFailed,
-  loadFailed,
-  markForReplay,
-} from "../store/failed-events.ts";
+import { log } from "../log.ts";
+import { deliveryDue } from "../recovery/hand-over.ts";
+import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
+import { discard, FAILURE_STATES, type Filter, listFailed, markForReplay } from "../store/failures.ts";
 import { VARS } from "../topology.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 
 const instant = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
 const FilterSchema = z.object({
-  status: z.enum(FAILED_STATUSES).optional(),
+  status: z.enum(FAILURE_STATES).optional(),
   name: z.string().max(100).optional(),
   tenant: z.string().max(200).optional(),
   from: instant.optional(),
@@ -41,9 +35,9 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   return result.data;
 }
 
-/** Cursors are opaque to callers: the (createdAt, id) of the last row, base64url-encoded. */
-const encodeCursor = (event: FailedEvent) =>
-  btoa(JSON.stringify([event.createdAt, event.id]))
+/** Cursors are opaque to callers: the (failedAt, id) of the last row, base64url-encoded. */
+const encodeCursor = (event: StoredEvent) =>
+  btoa(JSON.stringify([event.failedAt, event.id]))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
@@ -55,31 +49,44 @@ function decodeCursor(cursor: string): [number, string] {
   throw new HttpError(400, "Invalid cursor");
 }
 
-function summary(event: FailedEvent) {
+function summary(event: StoredEvent) {
   return {
     id: event.id,
     name: event.name,
     tenantId: event.tenantId,
     traceId: event.traceId,
-    status: event.status,
+    status: event.state,
     failedStep: event.remainingSteps[0] ?? null,
     remainingSteps: event.remainingSteps,
     lastError: event.lastError,
     attempts: event.attempts,
     replays: event.replays,
-    replayable: event.job !== undefined && event.status === "dead",
-    createdAt: new Date(event.createdAt).toISOString(),
+    replayable: event.job !== undefined && event.state === "dead",
+    createdAt: new Date(event.failedAt ?? event.createdAt).toISOString(),
     updatedAt: new Date(event.updatedAt).toISOString(),
   };
 }
 
+/** Sends the replayed events' pointers; a failed send is the reconciler's to repeat (their due_at). */
 async function enqueue(env: Env, ids: readonly string[]) {
-  for (let i = 0; i < ids.length; i += 100) {
-    await env.RECOVERY_QUEUE.sendBatch(
-      ids.slice(i, i + 100).map((eventId) => ({ body: { eventId }, delaySeconds: 0 })),
-    );
+  try {
+    for (let i = 0; i < ids.length; i += 100) {
+      await env.RECOVERY_QUEUE.sendBatch(
+        ids.slice(i, i + 100).map((eventId) => ({ body: { eventId }, delaySeconds: 0 })),
+      );
+    }
+  } catch (error) {
+    log.warn("replay.enqueue-failed", {
+      events: ids.length,
+      error: error instanceof Error ? error.message : "unknown",
+    });
   }
 }
+
+const replay = (env: Env, ids: readonly string[]) => {
+  const now = Date.now();
+  return markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
+};
 
 /** The operator API: see what failed, why, and put it back in line or discard it. */
 export const failedEvents = new Hono<AppContext>();
@@ -108,37 +115,42 @@ failedEvents.post("/replay", async (c) => {
   const matched = (await listFailed(c.env.DB, filter, body.limit)).filter((e) => summary(e).replayable);
   const ids = matched.map((e) => e.id);
   if (body.dryRun) return c.json({ dryRun: true, matched: ids.length, ids });
-  const replayed = await markForReplay(c.env.DB, ids, Date.now());
+  const replayed = await replay(c.env, ids);
   await enqueue(c.env, replayed);
   return c.json({ dryRun: false, matched: ids.length, replayed: replayed.length, ids: replayed }, 202);
 });
 
+/** An event that never failed is not the operator API's: it answers as unknown. */
+async function loadFailed(env: Env, id: string): Promise<StoredEvent | undefined> {
+  const event = await loadEvent(env.DB, id);
+  return event?.failedAt === null ? undefined : event;
+}
+
 failedEvents.get("/:id", async (c) => {
-  const event = await loadFailed(c.env.DB, c.req.param("id"));
+  const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
   return c.json({
     ...summary(event),
     event: event.job ?? null,
-    history: (await attemptsOf(c.env.DB, event.id)).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    history: (await historyOf(c.env.DB, event.id)).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
   });
 });
 
 failedEvents.post("/:id/replay", async (c) => {
-  const event = await loadFailed(c.env.DB, c.req.param("id"));
+  const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
-  const [replayed] = await markForReplay(c.env.DB, [event.id], Date.now());
-  if (!replayed)
-    throw new HttpError(
-      409,
-      `Not replayable: the event is ${event.job ? event.status : "not a stored event"}`,
-    );
+  if (!event.job) throw new HttpError(409, "Not replayable: the event is not a stored event");
+  const [replayed] = await replay(c.env, [event.id]);
+  if (!replayed) throw new HttpError(409, `Not replayable: the event is ${event.state}`);
   await enqueue(c.env, [replayed]);
   return c.json({ id: replayed, status: "retrying" }, 202);
 });
 
 failedEvents.delete("/:id", async (c) => {
-  const event = await loadFailed(c.env.DB, c.req.param("id"));
+  const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
-  if (!(await discard(c.env.DB, event.id, Date.now()))) throw new HttpError(409, "Already delivered");
+  if (event.state === "discarded") return c.json({ id: event.id, status: "discarded" });
+  if (!(await discard(c.env.DB, event.id, Date.now())))
+    throw new HttpError(409, `Not discardable: the event is ${event.state}`);
   return c.json({ id: event.id, status: "discarded" });
 });

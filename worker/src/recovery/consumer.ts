@@ -2,8 +2,9 @@ import { callBackend } from "../backend/client.ts";
 import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
 import { log } from "../log.ts";
-import { loadFailed, recordOrphan, recordProgress, settle } from "../store/failed-events.ts";
+import { loadEvent, recordOrphan, transition } from "../store/events.ts";
 import { recoveryDelay } from "./delay.ts";
+import { deliveryDue } from "./hand-over.ts";
 import { RecoveryMessageSchema } from "./message.ts";
 
 /**
@@ -37,20 +38,19 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     );
     return message.ack();
   }
-  const event = await loadFailed(env.DB, pointer.data.eventId);
-  if (!event?.job) {
-    if (!event) {
-      await recordOrphan(
-        env.DB,
-        pointer.data.eventId,
-        bodyText(message.body),
-        "No stored event for this id",
-        now,
-      );
-    }
+  const event = await loadEvent(env.DB, pointer.data.eventId);
+  if (!event) {
+    await recordOrphan(
+      env.DB,
+      pointer.data.eventId,
+      bodyText(message.body),
+      "No stored event for this id",
+      now,
+    );
     return message.ack();
   }
-  if (event.status !== "retrying") return message.ack(); // delivered, dead or discarded meanwhile
+  // Delivered, dead or discarded meanwhile, or an orphan record: nothing to run.
+  if (event.state !== "retrying" || !event.job) return message.ack();
 
   const { job } = event;
   const fields = { eventId: job.id, traceId: job.traceId, attempt: message.attempts };
@@ -61,27 +61,40 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     log.info("recovery.call", { ...fields, step, outcome: outcome.kind });
     if (outcome.kind === "done") {
       steps.shift();
-      await recordProgress(env.DB, job.id, steps, step, Date.now());
+      const history = { tier: "queue", step, outcome: "done", detail: null } as const;
+      // A step performed by a chain that is no longer the event's (settled meanwhile): stop.
+      if (!(await transition(env.DB, job.id, "retry", "recovery", { remainingSteps: steps }, history)))
+        return message.ack();
       continue;
     }
     if (outcome.kind === "dead") {
-      await settle(
-        env.DB,
-        job.id,
-        "dead",
-        "queue",
-        step,
-        `${step} failed permanently: ${outcome.reason}`,
-        Date.now(),
-      );
+      const error = `${step} failed permanently: ${outcome.reason}`;
+      await transition(env.DB, job.id, "bury", "recovery", settled(error), history("dead", step, error));
       return message.ack();
     }
-    await settle(env.DB, job.id, "retrying", "queue", step, `${step} failed: ${outcome.reason}`, Date.now());
-    return message.retry({ delaySeconds: recoveryDelay(env, message.attempts, outcome.afterMs) });
+    const error = `${step} failed: ${outcome.reason}`;
+    const delaySeconds = recoveryDelay(env, message.attempts, outcome.afterMs);
+    await transition(
+      env.DB,
+      job.id,
+      "retry",
+      "recovery",
+      { lastError: error, attempts: 1, dueAt: deliveryDue(env, Date.now(), delaySeconds) },
+      history("retrying", step, error),
+    );
+    return message.retry({ delaySeconds });
   }
-  await settle(env.DB, job.id, "delivered", "queue", null, null, Date.now());
+  await transition(env.DB, job.id, "recover", "recovery", settled(null), history("delivered", null, null));
   message.ack();
 }
+
+const settled = (error: string | null) => ({
+  ...(error === null ? {} : { lastError: error }),
+  attempts: 1,
+  dueAt: null,
+});
+const history = (outcome: string, step: string | null, detail: string | null) =>
+  ({ tier: "queue", step, outcome, detail }) as const;
 
 /**
  * Tier 3: the queue gave up on these. Each event is marked dead with its last error, kept and
@@ -104,13 +117,20 @@ async function markDead(message: Message<unknown>, env: Env): Promise<void> {
   const now = Date.now();
   const pointer = RecoveryMessageSchema.safeParse(message.body);
   const id = pointer.success ? pointer.data.eventId : `orphan_${message.id}`;
-  const event = pointer.success ? await loadFailed(env.DB, id) : undefined;
+  const event = pointer.success ? await loadEvent(env.DB, id) : undefined;
   if (event) {
-    const reason = `Recovery queue exhausted its retries; last error: ${event.lastError}`;
-    await settle(env.DB, id, "dead", "dead-letter", null, bounded(reason), now);
+    const reason = bounded(`Recovery queue exhausted its retries; last error: ${event.lastError}`);
+    await transition(
+      env.DB,
+      id,
+      "bury",
+      "dead-letter",
+      { lastError: reason, dueAt: null },
+      { tier: "dead-letter", step: null, outcome: "dead", detail: reason },
+      now,
+    );
   } else {
-    const reason = "Dead-lettered message with no stored event";
-    await recordOrphan(env.DB, id, bodyText(message.body), reason, now);
+    await recordOrphan(env.DB, id, bodyText(message.body), "Dead-lettered message with no stored event", now);
   }
   log.warn("recovery.dead", { eventId: id, traceId: event?.traceId });
 }

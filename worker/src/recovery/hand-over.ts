@@ -1,22 +1,52 @@
 import type { Env } from "../env.ts";
 import type { JobParams } from "../events/job.ts";
-import { recordFailure } from "../store/failed-events.ts";
-import { firstRecoveryDelay } from "./delay.ts";
+import type { Actor } from "../lifecycle/machine.ts";
+import { loadEvent, transition } from "../store/events.ts";
+import { RECONCILER } from "../topology.ts";
+import { delayScale, firstRecoveryDelay } from "./delay.ts";
+
+export type HandOver =
+  | { kind: "retrying"; remainingSteps: readonly string[]; error: string; attempts: number }
+  | { kind: "dead"; remainingSteps: readonly string[]; error: string; attempts: number };
 
 /**
- * Called from a durable workflow step when the workflow tier is done with an event: it is
- * recorded in D1 and, unless dead, a pointer goes to the recovery queue.
+ * The workflow tier is done with an event it could not finish: record it as `retrying` (then
+ * send a pointer to the recovery queue) or `dead`. Safe to repeat: the transition only applies
+ * to a running event, and the pointer is sent whenever the event is still `retrying` — a step
+ * re-run after a failed send sends it again; a duplicate pointer is harmless. If the send fails
+ * for good, the row's `due_at` makes the reconciler send it.
  */
 export async function handOver(
   env: Env,
   job: JobParams,
-  remainingSteps: readonly string[],
-  status: "retrying" | "dead",
-  error: string,
-  attempts: number,
+  outcome: HandOver,
+  by: Extract<Actor, "workflow" | "reconciler">,
 ): Promise<void> {
-  await recordFailure(env.DB, { job, remainingSteps, status, error, attempts }, Date.now());
-  if (status === "retrying") {
-    await env.RECOVERY_QUEUE.send({ eventId: job.id }, { delaySeconds: firstRecoveryDelay(env) });
+  const now = Date.now();
+  const delaySeconds = firstRecoveryDelay(env);
+  const history = {
+    tier: by === "workflow" ? ("workflow" as const) : ("reconciler" as const),
+    step: outcome.remainingSteps[0] ?? null,
+    outcome: outcome.kind,
+    detail: outcome.error,
+  };
+  const changes = {
+    remainingSteps: outcome.remainingSteps,
+    lastError: outcome.error,
+    attempts: outcome.attempts,
+    failed: true,
+    dueAt: outcome.kind === "retrying" ? deliveryDue(env, now, delaySeconds) : null,
+  };
+  if (outcome.kind === "dead") {
+    if (by === "workflow") await transition(env.DB, job.id, "fail", by, changes, history, now);
+    return;
   }
+  const moved = await transition(env.DB, job.id, "handOver", by, changes, history, now);
+  if (!moved && (await loadEvent(env.DB, job.id))?.state !== "retrying") return;
+  await env.RECOVERY_QUEUE.send({ eventId: job.id }, { delaySeconds });
+}
+
+/** When a delivery `delaySeconds` from now is overdue: the reconciler re-sends a pointer after it. */
+export function deliveryDue(env: Env, now: number, delaySeconds: number): number {
+  return now + delaySeconds * 1000 + RECONCILER.deliveryGraceMs * delayScale(env);
 }

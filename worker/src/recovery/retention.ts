@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { purgeBefore } from "../store/failed-events.ts";
+import { purgeBefore } from "../store/retention.ts";
 import { VARS } from "../topology.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;

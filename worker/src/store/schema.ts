@@ -1,37 +1,39 @@
+import { STATES } from "../lifecycle/machine.ts";
+
 /**
  * The worker owns its schema: every statement is idempotent and runs once per isolate,
  * so a fresh database (local or a new stack) needs no migration step.
  */
 const STATEMENTS = [
-  `CREATE TABLE IF NOT EXISTS dispatch_receipts (
+  // One row per accepted event, written before the producer hears "accepted": the outbox the
+  // worker creates instances from, the receipt that makes re-sends idempotent, and the record
+  // of how the event ended. `job` is the event exactly as dispatched (NULL once compacted after
+  // retention: the id and digest stay, so a late re-send is still recognised). `due_at` is when
+  // the reconciler should look at the row next: a creation claim's expiry, an instance check,
+  // or a recovery delivery that should have happened by then.
+  `CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
     digest TEXT NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'created')),
-    scheduled INTEGER NOT NULL,
-    claimed_at INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
-  )`,
-  "CREATE INDEX IF NOT EXISTS dispatch_receipts_created_at ON dispatch_receipts (created_at)",
-  // One row per event that left the workflow tier unfinished. `job` is the full event as the
-  // workflow received it, so every later attempt sends the same ids and payload.
-  `CREATE TABLE IF NOT EXISTS failed_events (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
     tenant_id TEXT,
     trace_id TEXT NOT NULL,
-    job TEXT NOT NULL,
-    remaining_steps TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('retrying', 'delivered', 'dead', 'discarded')),
-    last_error TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
+    job TEXT,
+    state TEXT NOT NULL CHECK (state IN (${STATES.map((s) => `'${s}'`).join(", ")})),
+    run_at INTEGER,
+    due_at INTEGER,
+    create_attempts INTEGER NOT NULL DEFAULT 0,
+    remaining_steps TEXT NOT NULL DEFAULT '[]',
+    last_error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
     replays INTEGER NOT NULL DEFAULT 0,
+    failed_at INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
   )`,
-  "CREATE INDEX IF NOT EXISTS failed_events_listing ON failed_events (created_at, id)",
-  "CREATE INDEX IF NOT EXISTS failed_events_status ON failed_events (status, updated_at)",
-  `CREATE TABLE IF NOT EXISTS failed_event_attempts (
+  "CREATE INDEX IF NOT EXISTS events_due ON events (state, due_at)",
+  "CREATE INDEX IF NOT EXISTS events_failed ON events (failed_at, id) WHERE failed_at IS NOT NULL",
+  "CREATE INDEX IF NOT EXISTS events_updated ON events (state, updated_at)",
+  `CREATE TABLE IF NOT EXISTS event_history (
     event_id TEXT NOT NULL,
     at INTEGER NOT NULL,
     tier TEXT NOT NULL,
@@ -39,7 +41,7 @@ const STATEMENTS = [
     outcome TEXT NOT NULL,
     detail TEXT
   )`,
-  "CREATE INDEX IF NOT EXISTS failed_event_attempts_event ON failed_event_attempts (event_id, at)",
+  "CREATE INDEX IF NOT EXISTS event_history_event ON event_history (event_id, at)",
 ];
 
 const ready = new WeakMap<D1Database, Promise<unknown>>();

@@ -13,13 +13,20 @@ import { type JobParams, JobParamsSchema } from "../events/job.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
+import { transition } from "../store/events.ts";
 import { STEP_RETRY } from "../topology.ts";
 
 export interface JobResult {
-  /** `queued_for_retry`: the workflow tier gave up and the recovery queue owns the event now. */
-  status: "delivered" | "queued_for_retry";
+  /**
+   * `queued_for_retry`: the workflow tier gave up and the recovery queue owns the event now.
+   * `hand_over_pending`: it gave up, but could not record that; the reconciler finishes the
+   * hand-over from this output (`remainingSteps`, `error`).
+   */
+  status: "delivered" | "queued_for_retry" | "hand_over_pending";
   steps: { step: string; status: number }[];
   failedStep?: string;
+  remainingSteps?: string[];
+  error?: string;
 }
 
 /** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
@@ -49,20 +56,50 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         const reason = bounded(
           (error instanceof Error ? error.message : String(error)).replace(RETRY_AFTER, ""),
         );
-        await step.do(`hand over ${name}`, RECORD_STEP, () =>
-          handOver(this.env, job, steps.slice(index), "retrying", reason, STEP_RETRY.limit + 1),
-        );
+        const remainingSteps = steps.slice(index);
+        const outcome = {
+          kind: "retrying",
+          remainingSteps,
+          error: reason,
+          attempts: STEP_RETRY.limit + 1,
+        } as const;
+        try {
+          await step.do(`hand over ${name}`, RECORD_STEP, () => handOver(this.env, job, outcome, "workflow"));
+        } catch {
+          // D1 or the queue failed for the whole retry budget: the output carries what the
+          // reconciler needs to finish the hand-over, so the event is not left behind.
+          return {
+            status: "hand_over_pending",
+            steps: done,
+            failedStep: name,
+            remainingSteps,
+            error: reason,
+          };
+        }
         return { status: "queued_for_retry", steps: done, failedStep: name };
       }
       if (!result.ok) {
         const reason = `${name} failed permanently: ${result.reason}`;
-        await step.do(`record dead ${name}`, RECORD_STEP, () =>
-          handOver(this.env, job, steps.slice(index), "dead", reason, 1),
-        );
+        const outcome = {
+          kind: "dead",
+          remainingSteps: steps.slice(index),
+          error: reason,
+          attempts: 1,
+        } as const;
+        await step
+          .do(`record dead ${name}`, RECORD_STEP, () => handOver(this.env, job, outcome, "workflow"))
+          .catch(() => {}); // The reconciler reads the errored instance and records it.
         throw new NonRetryableError(reason);
       }
       done.push({ step: name, status: result.status });
     }
+    // The delivery receipt, last and non-fatal: if it cannot be written, the reconciler finds a
+    // complete instance and writes it.
+    await step
+      .do("record delivered", RECORD_STEP, () =>
+        transition(this.env.DB, job.id, "deliver", "workflow", { dueAt: null }, null),
+      )
+      .catch(() => {});
     return { status: "delivered", steps: done };
   }
 

@@ -1,0 +1,71 @@
+/**
+ * An event's lifecycle: every state it can be in, every transition between them, and who may
+ * make each. The store guards every update with `from` (an UPDATE that finds the row in another
+ * state changes nothing), `/status` and the operator API report these states, and nothing else
+ * compares state strings. Import-free: the worker, local tools and tests all read it.
+ *
+ *   accepted ──start──▶ started ──deliver──▶ delivered
+ *    │  ▲                 │  │
+ *    │  └───recreate──────┘  ├──handOver──▶ retrying ──recover──▶ delivered
+ *    │                       └──fail──▶ dead ◀──bury── retrying
+ *    └──abandon──▶ dead       │               ▲  │
+ *                             └────replay─────┘  └──discard──▶ discarded
+ */
+export const STATES = ["accepted", "started", "retrying", "delivered", "dead", "discarded"] as const;
+export type State = (typeof STATES)[number];
+
+/** States that no longer change by themselves: only an operator moves a dead event on. */
+export const TERMINAL: readonly State[] = ["delivered", "dead", "discarded"];
+
+export type Actor = "dispatch" | "reconciler" | "workflow" | "recovery" | "dead-letter" | "operator";
+
+export interface Transition {
+  from: readonly State[];
+  to: State;
+  by: readonly Actor[];
+}
+
+/**
+ * A running instance proves its creation even when the `start` write was lost, so the
+ * workflow's own transitions also leave `accepted`.
+ */
+const RUNNING: readonly State[] = ["accepted", "started"];
+
+export const TRANSITIONS = {
+  /** The instance exists: created now, or found existing by a later attempt. */
+  start: { from: ["accepted"], to: "started", by: ["dispatch", "reconciler"] },
+  /** Creation kept failing for the item itself: visible as dead instead of retried for ever. */
+  abandon: { from: ["accepted"], to: "dead", by: ["reconciler"] },
+  /** The instance vanished without finishing: create it again. */
+  recreate: { from: ["started"], to: "accepted", by: ["reconciler"] },
+  /** Every step performed in the workflow. */
+  deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler"] },
+  /** The workflow gave up on a transient failure: the recovery queue owns the event now. */
+  handOver: { from: RUNNING, to: "retrying", by: ["workflow", "reconciler"] },
+  /** A permanent failure in the workflow. */
+  fail: { from: RUNNING, to: "dead", by: ["workflow"] },
+  /** A recovery attempt: a step done, a transient failure, or an overdue pointer sent again. */
+  retry: { from: ["retrying"], to: "retrying", by: ["recovery", "reconciler"] },
+  recover: { from: ["retrying"], to: "delivered", by: ["recovery"] },
+  bury: { from: ["retrying"], to: "dead", by: ["recovery", "dead-letter"] },
+  replay: { from: ["dead"], to: "retrying", by: ["operator"] },
+  discard: { from: ["retrying", "dead"], to: "discarded", by: ["operator"] },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+export class TransitionNotAllowedError extends Error {
+  override readonly name = "TransitionNotAllowedError";
+}
+
+/** Refuses a transition its actor may not make: a programming error, caught by tests. */
+export function allowed(name: TransitionName, by: Actor): Transition {
+  const transition: Transition = TRANSITIONS[name];
+  if (!transition.by.includes(by)) throw new TransitionNotAllowedError(`${by} may not ${name}`);
+  return transition;
+}
+
+/** The SQL guard of a transition: `state IN (...)`, from the table above and nowhere else. */
+export function fromClause(name: TransitionName): string {
+  return `state IN (${TRANSITIONS[name].from.map((s) => `'${s}'`).join(", ")})`;
+}

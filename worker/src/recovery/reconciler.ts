@@ -1,0 +1,188 @@
+import { bounded } from "../backend/outcome.ts";
+import { createInstances } from "../dispatch/creation.ts";
+import type { Env } from "../env.ts";
+import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
+import { fromClause } from "../lifecycle/machine.ts";
+import { log } from "../log.ts";
+import { claimOverdue } from "../store/claims.ts";
+import { type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
+import { ensureSchema } from "../store/schema.ts";
+import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
+import type { JobResult } from "../workflows/job-workflow.ts";
+import { delayScale } from "./delay.ts";
+import { deliveryDue, handOver } from "./hand-over.ts";
+
+/** Creation attempts after which an event that cannot be created is shown dead, not retried. */
+const MAX_CREATE_ATTEMPTS = 20;
+
+export interface ReconcileReport {
+  created: number;
+  abandoned: number;
+  pointersResent: number;
+  instancesChecked: number;
+  repaired: number;
+}
+
+/**
+ * Repairs every state that can strand, with bounded work per run; safe to run twice at once
+ * (each repair is a guarded transition or a claim, so two runs never act on one event twice):
+ * - accepted events whose creation claim ended: created, paced (a 429 ends the run's creating);
+ * - retrying events whose next delivery is overdue: their recovery pointer is sent again;
+ * - started events past their check time: their instance says what became of them, and a
+ *   finished one whose ending was never recorded (delivered, handed over, failed) is recorded.
+ */
+export async function reconcile(env: Env, now = Date.now()): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    created: 0,
+    abandoned: 0,
+    pointersResent: 0,
+    instancesChecked: 0,
+    repaired: 0,
+  };
+  await ensureSchema(env.DB);
+  await step("create", () => createOverdue(env, now, report));
+  await step("resend", () => resendOverdue(env, now, report));
+  await step("check", () => checkInstances(env, now, report));
+  return report;
+}
+
+/** One failing part (D1 down, say) must not keep the others from running. */
+async function step(name: string, work: () => Promise<void>) {
+  try {
+    await work();
+  } catch (error) {
+    log.error("reconcile.failed", { part: name, error: bounded(String(error)) });
+  }
+}
+
+async function createOverdue(env: Env, now: number, report: ReconcileReport) {
+  const claimed = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
+  const abandon = claimed.filter((c) => c.createAttempts > MAX_CREATE_ATTEMPTS).map((c) => c.job.id);
+  if (abandon.length > 0) {
+    const error = `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts`;
+    report.abandoned += (
+      await transitionMany(
+        env.DB,
+        abandon,
+        "abandon",
+        "reconciler",
+        { lastError: error, failed: true, dueAt: null },
+        { tier: "reconciler", step: null, outcome: "dead", detail: error },
+      )
+    ).length;
+  }
+  const jobs = claimed.filter((c) => c.createAttempts <= MAX_CREATE_ATTEMPTS);
+  if (jobs.length === 0) return;
+  const created = await createInstances(
+    env,
+    jobs.map((c) => c.job),
+    "reconciler",
+    {
+      claimedUntil: now + CREATION.claimMs,
+      // A second attempt may follow a first that created the instance but could not say so.
+      mayExist: new Set(jobs.filter((c) => c.createAttempts > 1).map((c) => c.job.id)),
+    },
+  );
+  report.created += created.started.length;
+}
+
+async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM events WHERE state = 'retrying' AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
+  )
+    .bind(now, RECONCILER.maxPointersPerRun)
+    .all<{ id: string }>();
+  if (results.length === 0) return;
+  // Claim first (moves due_at on), so a concurrent run does not send the same pointers.
+  const ids = await transitionMany(
+    env.DB,
+    results.map((r) => r.id),
+    "retry",
+    "reconciler",
+    { dueAt: deliveryDue(env, now, 0) },
+    { tier: "reconciler", step: null, outcome: "pointer re-sent", detail: null },
+    now,
+  );
+  for (let i = 0; i < ids.length; i += 100) {
+    await env.RECOVERY_QUEUE.sendBatch(ids.slice(i, i + 100).map((eventId) => ({ body: { eventId } })));
+    report.pointersResent += Math.min(100, ids.length - i);
+  }
+}
+
+async function checkInstances(env: Env, now: number, report: ReconcileReport) {
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM events WHERE state = 'started' AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
+  )
+    .bind(now, RECONCILER.maxInstanceChecksPerRun)
+    .all();
+  for (const event of results.map(toEvent)) {
+    report.instancesChecked += 1;
+    if (await repair(env, event, now)) report.repaired += 1;
+  }
+}
+
+/** Asks one started event's instance what became of it; records what nobody recorded. */
+async function repair(env: Env, event: StoredEvent, now: number): Promise<boolean> {
+  if (!event.job || !isEventName(event.name)) return false;
+  const job = event.job;
+  let status: InstanceStatus;
+  try {
+    status = await (await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(event.id)).status();
+  } catch {
+    // No such instance: it was never really created, or it is gone. Create it (again).
+    return transition(
+      env.DB,
+      event.id,
+      "recreate",
+      "reconciler",
+      { dueAt: now },
+      history("instance missing"),
+    );
+  }
+  const output = (status.output ?? undefined) as JobResult | undefined;
+  switch (status.status) {
+    case "complete":
+      if (output?.status === "hand_over_pending") {
+        const outcome = {
+          kind: "retrying",
+          remainingSteps: output.remainingSteps ?? stepsOf(event.name),
+          error: output.error ?? "Hand-over not recorded by the workflow",
+          attempts: 0,
+        } as const;
+        await handOver(env, job, outcome, "reconciler");
+        return true;
+      }
+      // Delivered (its receipt was lost), or handed over (then the row is not `started`).
+      return transition(
+        env.DB,
+        event.id,
+        "deliver",
+        "reconciler",
+        { dueAt: null },
+        history("delivery recorded"),
+      );
+    case "errored":
+    case "terminated": {
+      // Which steps ran is unknown: run them all again; the backend deduplicates on the ids.
+      const error = status.error?.message ?? `Workflow instance ${status.status}`;
+      const outcome = {
+        kind: "retrying",
+        remainingSteps: stepsOf(event.name),
+        error: bounded(error),
+        attempts: 0,
+      } as const;
+      await handOver(env, job, outcome, "reconciler");
+      return true;
+    }
+    default: {
+      // Still running, sleeping or queued: look again later (after its delay, if it has one).
+      const next = Math.max(now, event.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env);
+      await env.DB.prepare(`UPDATE events SET due_at = ?2 WHERE id = ?1 AND ${fromClause("recreate")}`)
+        .bind(event.id, next)
+        .run();
+      return false;
+    }
+  }
+}
+
+const history = (outcome: string) => ({ tier: "reconciler", step: null, outcome, detail: null }) as const;

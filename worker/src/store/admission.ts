@@ -1,0 +1,61 @@
+import type { Admitted } from "../dispatch/admit.ts";
+import { tenantOf } from "./events.ts";
+import { ensureSchema } from "./schema.ts";
+
+/** What recording an admitted event found, per id. */
+export type Recorded =
+  /** New: recorded now as `accepted`; this request starts its instance if it can. */
+  | { kind: "new" }
+  /** Same id, same content, recorded before: accepted already, whatever its creation's state. */
+  | { kind: "duplicate"; scheduled: boolean }
+  | { kind: "conflict" };
+
+/**
+ * Records every admitted event as `accepted` in one transaction (D1 runs a batch atomically):
+ * after this the worker alone owns getting each instance created. A new row's `due_at` is the
+ * end of this request's creation claim; the reconciler takes over after it.
+ */
+export async function recordAccepted(
+  db: D1Database,
+  admitted: readonly Admitted[],
+  now: number,
+  claimMs: number,
+): Promise<Map<string, Recorded>> {
+  if (admitted.length === 0) return new Map();
+  await ensureSchema(db);
+  const insert = db.prepare(
+    `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'accepted', ?7, ?8, 1, ?9, ?9)
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+  );
+  const existing = db.prepare(
+    "SELECT id, digest, run_at FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+  );
+  const results = await db.batch<{ id: string; digest?: string; run_at?: number | null }>([
+    ...admitted.map(({ job, digest }) =>
+      insert.bind(
+        job.id,
+        job.name,
+        digest,
+        tenantOf(job),
+        job.traceId,
+        JSON.stringify(job),
+        job.runAt ?? null,
+        now + claimMs,
+        now,
+      ),
+    ),
+    existing.bind(JSON.stringify(admitted.map(({ job }) => job.id))),
+  ]);
+  const rows = new Map((results.at(-1)?.results ?? []).map((row) => [row.id, row]));
+  const recorded = new Map<string, Recorded>();
+  admitted.forEach(({ job, digest }, index) => {
+    const row = rows.get(job.id);
+    if ((results[index]?.results.length ?? 0) > 0) recorded.set(job.id, { kind: "new" });
+    else if (row?.digest !== digest) recorded.set(job.id, { kind: "conflict" });
+    else
+      recorded.set(job.id, { kind: "duplicate", scheduled: row.run_at !== null && row.run_at !== undefined });
+  });
+  return recorded;
+}

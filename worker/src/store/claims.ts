@@ -1,0 +1,42 @@
+import type { JobParams } from "../events/job.ts";
+import { fromClause } from "../lifecycle/machine.ts";
+import { toEvent } from "./events.ts";
+import { ensureSchema } from "./schema.ts";
+
+/**
+ * Creation claims on `accepted` events. The row's `due_at` is when its current claim ends; a
+ * claim is taken only from a row whose claim has ended, in one UPDATE, so two reconciler runs
+ * (or a run and a slow request) never create the same event at once.
+ */
+export async function claimOverdue(
+  db: D1Database,
+  now: number,
+  claimMs: number,
+  limit: number,
+): Promise<{ job: JobParams; createAttempts: number }[]> {
+  await ensureSchema(db);
+  const { results } = await db
+    .prepare(
+      `UPDATE events SET due_at = ?2, create_attempts = create_attempts + 1, updated_at = ?1
+       WHERE id IN (SELECT id FROM events WHERE state = 'accepted' AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
+         AND ${fromClause("start")} AND due_at <= ?1
+       RETURNING *`,
+    )
+    .bind(now, now + claimMs, limit)
+    .all();
+  return results.flatMap((row) => {
+    const event = toEvent(row);
+    return event.job ? [{ job: event.job, createAttempts: event.createAttempts }] : [];
+  });
+}
+
+/** Ends claims early, so the next reconciler run takes these events at once. */
+export async function releaseClaims(db: D1Database, ids: readonly string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .prepare(
+      `UPDATE events SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause("start")}`,
+    )
+    .bind(JSON.stringify(ids), now)
+    .run();
+}

@@ -1,0 +1,238 @@
+import * as z from "zod";
+import { type JobParams, JobParamsSchema } from "../events/job.ts";
+import {
+  type Actor,
+  allowed,
+  fromClause,
+  STATES,
+  type State,
+  type TransitionName,
+} from "../lifecycle/machine.ts";
+import { ensureSchema } from "./schema.ts";
+
+export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler";
+
+const RowSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  digest: z.string(),
+  tenant_id: z.string().nullable(),
+  trace_id: z.string(),
+  job: z.string().nullable(),
+  state: z.enum(STATES),
+  run_at: z.number().nullable(),
+  due_at: z.number().nullable(),
+  create_attempts: z.number(),
+  remaining_steps: z.string(),
+  last_error: z.string(),
+  attempts: z.number(),
+  replays: z.number(),
+  failed_at: z.number().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+
+export interface StoredEvent {
+  id: string;
+  name: string;
+  digest: string;
+  tenantId: string | null;
+  traceId: string;
+  state: State;
+  runAt: number | null;
+  dueAt: number | null;
+  createAttempts: number;
+  /** The step that failed first among those still to run, then the rest in order. */
+  remainingSteps: string[];
+  lastError: string;
+  attempts: number;
+  replays: number;
+  /** When the event first left the workflow tier unfinished; null if it never did. */
+  failedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** The event exactly as dispatched; undefined once compacted, or for an orphan message. */
+  job: JobParams | undefined;
+}
+
+export function toEvent(row: unknown): StoredEvent {
+  const r = RowSchema.parse(row);
+  const job = r.job === null ? undefined : JobParamsSchema.safeParse(safeJson(r.job));
+  const steps = z.array(z.string()).safeParse(safeJson(r.remaining_steps));
+  return {
+    id: r.id,
+    name: r.name,
+    digest: r.digest,
+    tenantId: r.tenant_id,
+    traceId: r.trace_id,
+    state: r.state,
+    runAt: r.run_at,
+    dueAt: r.due_at,
+    createAttempts: r.create_attempts,
+    remainingSteps: steps.success ? steps.data : [],
+    lastError: r.last_error,
+    attempts: r.attempts,
+    replays: r.replays,
+    failedAt: r.failed_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    job: job?.success ? job.data : undefined,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function tenantOf(job: JobParams): string | null {
+  return typeof job.payload.tenantId === "string" ? job.payload.tenantId.trim() || null : null;
+}
+
+export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {
+  await ensureSchema(db);
+  const row = await db.prepare("SELECT * FROM events WHERE id = ?1").bind(id).first();
+  return row ? toEvent(row) : undefined;
+}
+
+/** What a transition writes besides the state; `null` leaves a column as it is. */
+export interface Changes {
+  remainingSteps?: readonly string[];
+  lastError?: string;
+  /** Attempts to add to the count. */
+  attempts?: number;
+  replay?: boolean;
+  /** Marks the event as having left the workflow tier (kept from the first time). */
+  failed?: boolean;
+  dueAt?: number | null;
+  createAttempt?: boolean;
+}
+
+export interface HistoryEntry {
+  tier: Tier;
+  step: string | null;
+  outcome: string;
+  detail: string | null;
+}
+
+/**
+ * The statements of one guarded transition: the UPDATE only matches a row in one of the
+ * transition's `from` states, and the history row is written only if it did (`changes()` is the
+ * previous statement's count inside the same batch).
+ */
+export function transitionStatements(
+  db: D1Database,
+  ids: readonly string[],
+  name: TransitionName,
+  by: Actor,
+  changes: Changes,
+  history: HistoryEntry | null,
+  now: number,
+): D1PreparedStatement[] {
+  const { to } = allowed(name, by);
+  const update = db
+    .prepare(
+      `UPDATE events SET state = ?2, updated_at = ?3,
+         remaining_steps = COALESCE(?4, remaining_steps),
+         last_error = COALESCE(?5, last_error),
+         attempts = attempts + ?6,
+         replays = replays + ?7,
+         failed_at = CASE WHEN ?8 = 1 THEN COALESCE(failed_at, ?3) ELSE failed_at END,
+         due_at = CASE WHEN ?9 = 1 THEN ?10 ELSE due_at END,
+         create_attempts = create_attempts + ?11
+       WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause(name)}
+       RETURNING id`,
+    )
+    .bind(
+      JSON.stringify(ids),
+      to,
+      now,
+      changes.remainingSteps === undefined ? null : JSON.stringify(changes.remainingSteps),
+      changes.lastError ?? null,
+      changes.attempts ?? 0,
+      changes.replay ? 1 : 0,
+      changes.failed ? 1 : 0,
+      changes.dueAt === undefined ? 0 : 1,
+      changes.dueAt ?? null,
+      changes.createAttempt ? 1 : 0,
+    );
+  if (history === null) return [update];
+  const record = db
+    .prepare(
+      `INSERT INTO event_history (event_id, at, tier, step, outcome, detail)
+       SELECT value, ?2, ?3, ?4, ?5, ?6 FROM json_each(?1)
+       WHERE changes() > 0 AND EXISTS (SELECT 1 FROM events WHERE id = value AND state = ?7 AND updated_at = ?2)`,
+    )
+    .bind(JSON.stringify(ids), now, history.tier, history.step, history.outcome, history.detail, to);
+  return [update, record];
+}
+
+/** Applies one transition to one event; says whether the event was in a state that allows it. */
+export async function transition(
+  db: D1Database,
+  id: string,
+  name: TransitionName,
+  by: Actor,
+  changes: Changes,
+  history: HistoryEntry | null,
+  now = Date.now(),
+): Promise<boolean> {
+  await ensureSchema(db);
+  const [update] = await db.batch<{ id: string }>(
+    transitionStatements(db, [id], name, by, changes, history, now),
+  );
+  return (update?.results.length ?? 0) > 0;
+}
+
+/** Applies one transition to many events at once; returns the ids it applied to. */
+export async function transitionMany(
+  db: D1Database,
+  ids: readonly string[],
+  name: TransitionName,
+  by: Actor,
+  changes: Changes,
+  history: HistoryEntry | null,
+  now = Date.now(),
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  await ensureSchema(db);
+  const [update] = await db.batch<{ id: string }>(
+    transitionStatements(db, ids, name, by, changes, history, now),
+  );
+  return (update?.results ?? []).map((r) => r.id);
+}
+
+export async function historyOf(db: D1Database, id: string) {
+  const { results } = await db
+    .prepare(
+      "SELECT at, tier, step, outcome, detail FROM event_history WHERE event_id = ?1 ORDER BY at, rowid",
+    )
+    .bind(id)
+    .all<{ at: number; tier: Tier; step: string | null; outcome: string; detail: string | null }>();
+  return results;
+}
+
+/**
+ * Keeps a recovery message that cannot be tied to a stored event, as a dead record an operator
+ * can see, instead of acknowledging it into nothing.
+ */
+export async function recordOrphan(db: D1Database, id: string, body: string, reason: string, now: number) {
+  await ensureSchema(db);
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO events (id, name, digest, trace_id, job, state, last_error, failed_at, created_at, updated_at)
+         VALUES (?1, 'unknown', '', '', ?2, 'dead', ?3, ?4, ?4, ?4)
+         ON CONFLICT (id) DO NOTHING`,
+      )
+      .bind(id, body, reason, now),
+    db
+      .prepare(
+        "INSERT INTO event_history (event_id, at, tier, step, outcome, detail) VALUES (?1, ?2, 'queue', NULL, 'orphan', ?3)",
+      )
+      .bind(id, now, reason),
+  ]);
+}
