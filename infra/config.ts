@@ -68,7 +68,7 @@ export const CONFIG_KEYS = {
   customDomain: "pulumi config set customDomain jobs.example.com",
   zoneId: "pulumi config set zoneId <zone-id>",
   workersDev: "pulumi config set workersDev true",
-  workersDevSubdomain: "pulumi config set workersDevSubdomain <account-subdomain>",
+  workersDevSubdomain: "pulumi config set workersDevSubdomain <account-subdomain-of-workers.dev>",
   rateLimit: "pulumi config set rateLimit 600",
   ratePeriod: "pulumi config set ratePeriod 60",
   tenantRateLimit: "pulumi config set tenantRateLimit 150",
@@ -134,6 +134,14 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   if (customDomain && !zoneId) throw missing("zoneId");
   if (zoneId && !/^[0-9a-f]{32}$/.test(zoneId))
     throw invalid("zoneId", "expected a 32-character hex zone id");
+  const workersDev = flag("workersDev", true);
+  const workersDevSubdomain = text("workersDevSubdomain");
+  // A stack must be reachable at a URL the deploy can smoke-test, known before anything changes.
+  if (!customDomain && !workersDev)
+    throw invalid("workersDev", "the stack would have no route: set customDomain, or workersDev true");
+  if (!customDomain && !workersDevSubdomain) throw missing("workersDevSubdomain");
+  if (workersDevSubdomain && !/^[a-z0-9-]{1,63}$/.test(workersDevSubdomain))
+    throw invalid("workersDevSubdomain", "expected the account's workers.dev subdomain, e.g. acme-corp");
   const d1LocationHint = text("d1LocationHint");
   if (d1LocationHint !== undefined && !(D1_LOCATION_HINTS as readonly string[]).includes(d1LocationHint))
     throw invalid("d1LocationHint", `expected one of ${D1_LOCATION_HINTS.join(", ")}`);
@@ -145,8 +153,8 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     backendUrl,
     customDomain,
     zoneId,
-    workersDev: flag("workersDev", true),
-    workersDevSubdomain: text("workersDevSubdomain"),
+    workersDev,
+    workersDevSubdomain,
     rateLimit: { ...rates, period },
     maxEventsPerRequest: number("maxEventsPerRequest", Number(VARS.MAX_EVENTS_PER_REQUEST), 1, 10_000),
     backendTimeoutMs: number("backendTimeoutMs", Number(VARS.BACKEND_TIMEOUT_MS), 1000, 120_000),

@@ -28,6 +28,8 @@ export function consumerSettings(consumer: Consumer) {
 }
 
 const DAY_MS = 86_400_000;
+/** Cloudflare keeps Workflow instance state at most 30 days (paid plans). */
+const MAX_INSTANCE_RETENTION_DAYS = 30;
 
 /**
  * How each resource may be deleted or replaced. Every resource here is keyed by a name in the
@@ -41,6 +43,10 @@ export function lifecycle(config: StackConfig) {
     durable: { deleteBeforeReplace: true, protect: config.protectData },
     replaceable: { deleteBeforeReplace: true },
   } satisfies Record<string, pulumi.CustomResourceOptions>;
+}
+
+export function instanceRetentionMs(config: StackConfig): number {
+  return Math.min(config.retentionDays, MAX_INSTANCE_RETENTION_DAYS) * DAY_MS;
 }
 
 /**
@@ -108,10 +114,10 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
           className: WORKFLOWS[kind].className,
           scriptName: names.script,
           concurrency: { limit: config.workflowConcurrency },
-          // Instance state lives as long as the receipts and failure records that point at it.
+          // Instance state lives as long as the event records that point at it, within the cap.
           defaultRetention: {
-            successRetention: config.retentionDays * DAY_MS,
-            errorRetention: config.retentionDays * DAY_MS,
+            successRetention: instanceRetentionMs(config),
+            errorRetention: instanceRetentionMs(config),
           },
         },
         { ...durable, dependsOn: [script] },
@@ -158,11 +164,10 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
     );
   }
 
+  // Config validation guarantees one of the two routes.
   const workerUrl = config.customDomain
     ? `https://${config.customDomain}`
-    : config.workersDev
-      ? `https://${names.script}.${config.workersDevSubdomain ?? "<account-subdomain>"}.workers.dev`
-      : "(not routed: set customDomain, or workersDev true)";
+    : `https://${names.script}.${config.workersDevSubdomain}.workers.dev`;
 
   return {
     workerUrl: pulumi.output(workerUrl),

@@ -12,7 +12,7 @@ import { smokeTest } from "./smoke.ts";
  * by then, so running `up` again after a short wait finishes the first deployment; any other
  * failure is final at once.
  */
-const NOT_YET_VISIBLE = /\b(11000|10181)\b|QueueNotFound/;
+const NOT_YET_VISIBLE = /code["']?\s*[:=]\s*(11000|10181)\b|\[code: (11000|10181)\]|QueueNotFound/i;
 
 export type UpOutcome = { kind: "done" } | { kind: "retry"; why: string } | { kind: "failed" };
 
@@ -43,7 +43,8 @@ export async function deploy(options: DeployOptions): Promise<void> {
     runCommand("pulumi", [...args, "--stack", stack, "--non-interactive"], { quiet });
 
   for (let attempt = 1; ; attempt++) {
-    const outcome = classifyUp(await pulumi(["up", "--yes", "--skip-preview"]));
+    // `up` previews first: a protected resource's replacement stops it before anything changes.
+    const outcome = classifyUp(await pulumi(["up", "--yes"]));
     if (outcome.kind === "done") break;
     if (outcome.kind === "failed") throw new DeployError(`pulumi up failed for stack ${stack}`);
     if (attempt >= upAttempts)

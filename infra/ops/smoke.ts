@@ -19,12 +19,8 @@ export async function smokeTest(
   token: string,
   { timeoutMs = 120_000, intervalMs = 3_000 } = {},
 ): Promise<SmokeResult> {
-  if (!/^https?:\/\//.test(baseUrl))
-    return {
-      ok: false,
-      reason: `no routed URL to test (${baseUrl}): set customDomain or workersDev`,
-      attempts: 0,
-    };
+  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol))
+    return { ok: false, reason: `not a URL the worker can be reached at: ${baseUrl}`, attempts: 0 };
   const started = Date.now();
   let attempts = 0;
   let last = "no answer yet";

@@ -128,7 +128,11 @@ describe("npm run deploy", () => {
   it("classifies only the not-yet-visible errors as worth another up", () => {
     expect(classifyUp({ code: 0, output: "" })).toEqual({ kind: "done" });
     expect(classifyUp({ code: 1, output: QUEUE_NOT_FOUND }).kind).toBe("retry");
-    expect(classifyUp({ code: 1, output: "error: 10181" }).kind).toBe("retry");
+    expect(classifyUp({ code: 1, output: '{"errors":[{"code": 10181,"message":"not found"}]}' }).kind).toBe(
+      "retry",
+    );
+    // The numbers alone, elsewhere in the output, are not the error.
+    expect(classifyUp({ code: 1, output: "error: timed out after 11000 ms" })).toEqual({ kind: "failed" });
     expect(classifyUp({ code: 1, output: "error: authentication error [code: 10000]" })).toEqual({
       kind: "failed",
     });
@@ -136,10 +140,11 @@ describe("npm run deploy", () => {
 });
 
 describe("smoke test", () => {
-  it("refuses a stack with no routed URL", async () => {
-    expect(await smokeTest("(not routed: set customDomain, or workersDev true)", TOKEN)).toMatchObject({
+  it("refuses at once a URL the worker cannot be reached at", async () => {
+    expect(await smokeTest("https://jobs-dev.<account-subdomain>.workers.dev", TOKEN)).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/no routed URL/),
+      attempts: 0,
+      reason: expect.stringMatching(/not a URL the worker can be reached at/),
     });
   });
 });

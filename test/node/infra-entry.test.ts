@@ -30,6 +30,7 @@ it("exports the stack outputs from infra/index.ts and uploads a file the provide
     {
       [`${PROJECT}:accountId`]: "5f0c7a1e9b2d4c6e8a0b1c2d3e4f5a6b",
       [`${PROJECT}:backendUrl`]: "https://api.staging.acme-jobs.dev",
+      [`${PROJECT}:workersDevSubdomain`]: "acme-jobs",
       [`${PROJECT}:authToken`]: "entry-secret-token",
     },
     [`${PROJECT}:authToken`],
@@ -39,7 +40,7 @@ it("exports the stack outputs from infra/index.ts and uploads a file the provide
   expect(await value(program.scriptName)).toBe("jobs-staging");
   expect(await value(program.recoveryQueue)).toBe("jobs-recovery-staging");
   expect(await value(program.workflows)).toHaveLength(4);
-  expect(await value(program.workerUrl)).toBe("https://jobs-staging.<account-subdomain>.workers.dev");
+  expect(await value(program.workerUrl)).toBe("https://jobs-staging.acme-jobs.workers.dev");
 
   const script = created.find((r) => r.type === "cloudflare:index/workersScript:WorkersScript")?.inputs as {
     contentFile: string;

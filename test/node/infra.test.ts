@@ -11,9 +11,11 @@ import { isWrappedSecret, type MockRun, runUnderMocks, stackFileConfig, unwrap }
 import { stackNames } from "../../infra/names.ts";
 import { retryTimeline } from "../../infra/timeline.ts";
 import { type Bundle, bundleWorker } from "../../worker/build.ts";
+import { PLATFORM_FAULTS_BINDING, PLATFORM_FAULTS_PATH } from "../../worker/local/faults/config.ts";
 import {
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
+  LOCAL_ONLY_VARS,
   QUEUES,
   RECONCILER,
   RETENTION,
@@ -31,7 +33,9 @@ const ZONE_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const userConfig = (stack: string): Record<string, string> => ({
   accountId: ACCOUNT_ID,
   backendUrl: `https://api.${stack}.acme-jobs.dev`,
-  ...(stack === "prod" ? { customDomain: "jobs.acme-jobs.dev", zoneId: ZONE_ID } : {}),
+  ...(stack === "prod"
+    ? { customDomain: "jobs.acme-jobs.dev", zoneId: ZONE_ID }
+    : { workersDevSubdomain: "acme-jobs" }),
 });
 const tokens = (stack: string) => ({
   authToken: `auth-${stack}-0f9e8d7c6b5a`,
@@ -151,6 +155,15 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
   });
 
+  it("never binds a local-only knob: RETRY_DELAY_SCALE, PLATFORM_FAULTS", () => {
+    const bound = (inputs(run, "workersScript:WorkersScript")[0]?.bindings ?? []) as Inputs[];
+    const names = bound.map((b) => b.name as string);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of [...LOCAL_ONLY_VARS, PLATFORM_FAULTS_BINDING]) expect(names).not.toContain(name);
+    expect(names).not.toContain("RETRY_DELAY_SCALE");
+    expect(names).not.toContain("PLATFORM_FAULTS");
+  });
+
   it("uploads the bundle as an ES module whose exports include every Workflow class", () => {
     const script = inputs(run, "workersScript:WorkersScript")[0];
     expect(script).toMatchObject({ mainModule: "worker.js", contentSha256: bundle.sha256 });
@@ -180,7 +193,6 @@ describe.each(STACKS)("stack %s", (stack) => {
     };
     // The provider runs where the CLI runs the program: Pulumi.yaml's `main`, not the repository root.
     expect(run.programDirectory).toBe("infra");
-    expect(script.contentFile).toBe(run.contentFile);
     const opened = await readFile(resolve(root, run.programDirectory, script.contentFile));
     expect(createHash("sha256").update(opened).digest("hex")).toBe(script.contentSha256);
   });
@@ -298,6 +310,27 @@ describe("stack config", () => {
     expect(inputs(unset, "d1Database:D1Database")[0]).not.toHaveProperty("primaryLocationHint");
   });
 
+  it("needs a route the deploy can reach, known before anything changes", async () => {
+    await expect(runStack("dev", (c) => delete c.workersDevSubdomain)).rejects.toThrow(
+      /Missing required config "workersDevSubdomain".*pulumi config set workersDevSubdomain/,
+    );
+    await expect(runStack("dev", (c) => (c.workersDev = "false"))).rejects.toThrow(/would have no route/);
+    await expect(runStack("dev", (c) => (c.workersDevSubdomain = "Acme Corp"))).rejects.toThrow(
+      /workers\.dev subdomain/,
+    );
+    const run = await runStack("dev");
+    expect(run.outputs.workerUrl).toBe("https://jobs-dev.acme-jobs.workers.dev");
+  });
+
+  it("keeps Workflow instances no longer than Cloudflare allows", async () => {
+    const run = await runStack("dev", (c) => (c.retentionDays = "90"));
+    for (const w of inputs(run, "workflow:Workflow"))
+      expect(w.defaultRetention).toEqual({
+        successRetention: 30 * 86_400_000,
+        errorRetention: 30 * 86_400_000,
+      });
+  });
+
   it("needs a zone for a custom domain", async () => {
     await expect(runStack("dev", (c) => (c.customDomain = "jobs.acme-jobs.dev"))).rejects.toThrow(/"zoneId"/);
   });
@@ -352,6 +385,14 @@ describe("bundle hash", () => {
         .update(await readFile(bundle.path))
         .digest("hex"),
     ).toBe(bundle.sha256);
+  });
+
+  it("ships no platform-fault path: the uploaded bundle never names PLATFORM_FAULTS or its route", async () => {
+    const shipped = await readFile(bundle.path, "utf8");
+    expect(shipped).not.toContain(PLATFORM_FAULTS_BINDING);
+    expect(shipped).not.toContain(PLATFORM_FAULTS_PATH);
+    expect(shipped).not.toContain("PLATFORM_FAULTS");
+    expect(shipped).not.toContain("__platform-faults");
   });
 
   it("changes the script's inputs when and only when the bundle changes", async () => {
