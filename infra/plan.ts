@@ -16,6 +16,10 @@ const PLACEHOLDERS: Record<string, string> = {
   backendUrl: "https://backend-url-not-set.plan",
   authToken: "[secret authToken]",
 };
+// A route too: prod serves on a custom domain, the others on workers.dev.
+if (file.values.workersDev === "false")
+  Object.assign(PLACEHOLDERS, { customDomain: "jobs.domain-not-set.plan", zoneId: "0".repeat(32) });
+else if (!file.values.customDomain) PLACEHOLDERS.workersDevSubdomain = "subdomain-not-set";
 const placeholders = Object.keys(PLACEHOLDERS).filter((key) => !(key in file.values));
 const config = { ...file.values, ...Object.fromEntries(placeholders.map((k) => [k, PLACEHOLDERS[k] ?? ""])) };
 const run = await runUnderMocks(stack, config, [...file.secrets, "authToken"]);

@@ -420,3 +420,23 @@ describe("retry timeline", () => {
     expect(timeline.horizonSeconds).toBe(7 + 36_420);
   });
 });
+
+describe("npm run plan", () => {
+  it("shows prod's protections, replacement options and its own rate-limit namespaces", async () => {
+    const { execFile } = await import("node:child_process");
+    const script = JSON.parse(await readFile(join(root, "package.json"), "utf8")).scripts.plan as string;
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile("sh", ["-c", `${script} --stack prod`], { cwd: root }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const base = defaultRateLimitNamespace("prod");
+    expect(output).toMatch(/WorkersScript\s+worker\s+\[protected; replaced delete-first\]/);
+    expect(output).toMatch(/Workflow\s+workflow-payment\s+\[protected; replaced delete-first\]/);
+    expect(output).toMatch(/Queue\s+recovery-queue\s+\[protected; replaced delete-first\]/);
+    expect(output).toContain(`DISPATCH_RATE_LIMIT (ratelimit namespace ${base}, 1200/60s)`);
+    expect(output).toContain(`TENANT_RATE_LIMIT (ratelimit namespace ${base + 1}, 150/60s)`);
+    expect(output).toContain("Bundle ../dist/worker.js (as the provider opens it from infra)");
+    expect(output).toMatch(/Note: accountId, backendUrl, authToken, customDomain, zoneId not set/);
+  }, 60_000);
+});
