@@ -5,6 +5,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "../worker/build.ts";
 import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
+import { bundleFaultsWrapper } from "../worker/local/faults/build.ts";
 import { LOG_FILE } from "./support/log-scan.ts";
 import {
   TEST_AUTH_TOKEN,
@@ -25,12 +26,19 @@ const root = fileURLToPath(new URL("..", import.meta.url));
  * the same build, byte for byte, written aside so a test that bundles cannot rewrite it mid-run.
  */
 const bundle = await bundleWorker(join(root, ".wrangler", "test-bundle"));
+/** The platform-fault wrapper, next to that bundle: it imports it, unchanged, as `./worker.js`. */
+const faults = await bundleFaultsWrapper(bundle.path);
 
 /** The worker under test, with the same bindings `npm run dev` and Pulumi give it. */
-const workerProject = (name: string, include: string[], overrides: Partial<LocalSettings> = {}) => ({
+const workerProject = (
+  name: string,
+  include: string[],
+  overrides: Partial<LocalSettings> = {},
+  main = bundle.path,
+) => ({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      main: bundle.path,
+      main,
       miniflare: localWorkerOptions({
         authToken: TEST_AUTH_TOKEN,
         authTokenNext: TEST_AUTH_TOKEN_NEXT,
@@ -76,6 +84,8 @@ export default defineConfig({
       }),
       // Thousands of requests from one caller: a limit they cannot reach.
       workerProject("fuzz", ["test/fuzz/**/*.test.ts"], { dispatchRateLimit: 1_000_000 }),
+      // The wrapper as main, bound to PLATFORM_FAULTS: no faults until a test sets some.
+      workerProject("faults", ["test/faults/**/*.test.ts"], { platformFaults: {} }, faults.path),
       { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },
     ],
   },

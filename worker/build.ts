@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -17,6 +17,19 @@ export interface Bundle {
   exports: string[];
 }
 
+/** How anything that runs in workerd is bundled; the platform-fault wrapper shares it. */
+export const WORKERD_BUILD = {
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2024",
+  mainFields: ["module", "main"],
+  conditions: ["workerd", "worker", "browser"],
+  external: ["cloudflare:*"],
+  metafile: true,
+  logLevel: "warning",
+} satisfies BuildOptions;
+
 /**
  * Bundles the worker as one minified ES module. This file is what `npm run dev` and the worker
  * tests run and what Pulumi uploads, so what was tested is what ships. esbuild's output is
@@ -28,17 +41,9 @@ export async function bundleWorker(outdir = join(root, "dist")): Promise<Bundle>
   const result = await build({
     entryPoints: [join(root, "worker", "src", "index.ts")],
     outfile: path,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2024",
-    mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*"],
+    ...WORKERD_BUILD,
     minify: true,
     legalComments: "none",
-    metafile: true,
-    logLevel: "warning",
   });
   const content = await readFile(path);
   const output = Object.values(result.metafile.outputs)[0];

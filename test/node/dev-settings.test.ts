@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
-import { devSettings } from "../../worker/local/dev-settings.ts";
+import { DevSettingsError, devSettings } from "../../worker/local/dev-settings.ts";
+import { RECONCILER } from "../../worker/src/topology.ts";
 
 const file = "AUTH_TOKEN=from-file\nBACKEND_URL=http://file.example\nRETRY_DELAY_SCALE=0.5\n";
 
@@ -29,4 +30,54 @@ it("reads the signing secret, the next token and the rate limit", () => {
 
 it("treats an empty variable as unset", () => {
   expect(devSettings({ AUTH_TOKEN: "" }, file).authToken).toBe("from-file");
+});
+
+it("reads PLATFORM_FAULTS only when set, from the environment or .dev.vars", () => {
+  expect(devSettings({}).platformFaults).toBeUndefined();
+  expect(devSettings({ PLATFORM_FAULTS: '{"d1FailRate": 0.02, "seed": 7}' }).platformFaults).toEqual({
+    d1FailRate: 0.02,
+    seed: 7,
+  });
+  const fromFile = devSettings(
+    {},
+    'PLATFORM_FAULTS={"createRatePerSecond": 100, "queueSendFailRate": 0.1}\n',
+  );
+  expect(fromFile.platformFaults).toEqual({ createRatePerSecond: 100, queueSendFailRate: 0.1 });
+  expect(devSettings({ PLATFORM_FAULTS: "{}" }).platformFaults).toEqual({});
+});
+
+it("refuses an unusable PLATFORM_FAULTS with a DevSettingsError naming the problem", () => {
+  const error = (faults: string) => {
+    try {
+      devSettings({ PLATFORM_FAULTS: faults });
+    } catch (e) {
+      return e;
+    }
+    throw new Error(`accepted ${faults}`);
+  };
+  for (const [faults, problem] of [
+    ["{nope", /not JSON/],
+    ['{"d1FailRate": 1.5}', /d1FailRate/],
+    ['{"createRatePerSecond": 2.5}', /createRatePerSecond/],
+    ['{"seed": "seven"}', /seed/],
+    ['{"d1FailRat": 0.1}', /d1FailRat/],
+  ] as const) {
+    const e = error(faults);
+    expect(e).toBeInstanceOf(DevSettingsError);
+    expect(e).toMatchObject({ name: "DevSettingsError", variable: "PLATFORM_FAULTS" });
+    expect((e as Error).message).toMatch(/^PLATFORM_FAULTS is invalid: /);
+    expect((e as Error).message).toMatch(problem);
+  }
+});
+
+it("runs the scheduled handler every SCHEDULED_INTERVAL_SECONDS, 60 by default, 0 for never", () => {
+  expect(devSettings({}).scheduledIntervalSeconds).toBe(RECONCILER.localIntervalSeconds);
+  expect(devSettings({ SCHEDULED_INTERVAL_SECONDS: "5" }).scheduledIntervalSeconds).toBe(5);
+  expect(devSettings({}, "SCHEDULED_INTERVAL_SECONDS=0.5\n").scheduledIntervalSeconds).toBe(0.5);
+  expect(devSettings({ SCHEDULED_INTERVAL_SECONDS: "0" }).scheduledIntervalSeconds).toBe(0);
+  for (const bad of ["-1", "soon", "Infinity"]) {
+    expect(() => devSettings({ SCHEDULED_INTERVAL_SECONDS: bad })).toThrow(
+      expect.objectContaining({ variable: "SCHEDULED_INTERVAL_SECONDS" }),
+    );
+  }
 });

@@ -6,12 +6,14 @@ import {
   QUEUES,
   RATE_LIMITS,
   type RateLimitName,
+  RECONCILER,
   RETENTION,
   SECRETS,
   VARS,
   WORKER_NAME,
   WORKFLOWS,
 } from "../src/topology.ts";
+import { PLATFORM_FAULTS_BINDING, type PlatformFaults } from "./faults/config.ts";
 
 export interface LocalSettings {
   authToken: string;
@@ -28,6 +30,11 @@ export interface LocalSettings {
   /** Overrides of the recovery consumer, for tests that must exhaust it quickly. */
   recoveryMaxRetries?: number;
   vars?: Partial<Record<keyof typeof VARS, string>>;
+  /**
+   * Bound as PLATFORM_FAULTS, for the platform-fault wrapper (worker/local/faults) only: the
+   * worker's Env and the topology's VARS never name it, so no deployment can bind it.
+   */
+  platformFaults?: PlatformFaults;
 }
 
 /**
@@ -61,7 +68,7 @@ export function localWorkerOptions(settings: LocalSettings) {
       },
       [QUEUES.deadLetter.name]: consumer(QUEUES.deadLetter.consumer),
     },
-    cronTriggers: [RETENTION.cron],
+    cronTriggers: [RECONCILER.cron, RETENTION.cron],
     ratelimits: Object.fromEntries(
       (Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => {
         const { binding, offset, limit, period } = RATE_LIMITS[name];
@@ -78,6 +85,9 @@ export function localWorkerOptions(settings: LocalSettings) {
       ...(settings.authTokenNext ? { [SECRETS.authTokenNext]: settings.authTokenNext } : {}),
       ...(settings.backendToken ? { [SECRETS.backendToken]: settings.backendToken } : {}),
       ...(settings.signingSecret ? { [SECRETS.signingSecret]: settings.signingSecret } : {}),
+      ...(settings.platformFaults
+        ? { [PLATFORM_FAULTS_BINDING]: JSON.stringify(settings.platformFaults) }
+        : {}),
     },
   };
 }

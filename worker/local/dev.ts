@@ -1,17 +1,26 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Backend, startBackend } from "./backend.ts";
-import { devSettings } from "./dev-settings.ts";
+import { type DevSettings, DevSettingsError, devSettings } from "./dev-settings.ts";
+import { describePlatformFaults, PLATFORM_FAULTS_PATH } from "./faults/config.ts";
 import { startRuntime } from "./runtime.ts";
 
 /**
  * `npm run dev`: the worker on 127.0.0.1:${PORT:-8787}, state kept in ${STATE_DIR:-.wrangler/state}
  * so a restart resumes in-flight workflows. Without BACKEND_URL the reference backend starts on
- * 127.0.0.1:${BACKEND_PORT:-8788}.
+ * 127.0.0.1:${BACKEND_PORT:-8788}. The scheduled handler runs every ${SCHEDULED_INTERVAL_SECONDS:-60}
+ * seconds; PLATFORM_FAULTS (a JSON object) puts the platform-fault wrapper in front of the worker.
  */
 const root = join(import.meta.dirname, "..", "..");
 const file = join(root, ".dev.vars");
-const settings = devSettings(process.env, existsSync(file) ? readFileSync(file, "utf8") : "");
+let settings: DevSettings;
+try {
+  settings = devSettings(process.env, existsSync(file) ? readFileSync(file, "utf8") : "");
+} catch (error) {
+  if (!(error instanceof DevSettingsError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
 
 let backend: Backend | undefined;
 if (!settings.backendUrl) {
@@ -32,11 +41,18 @@ const runtime = await startRuntime({
   retryDelayScale: settings.retryDelayScale,
   dispatchRateLimit: settings.rateLimit,
   persistTo: settings.stateDir ?? join(root, ".wrangler", "state"),
+  platformFaults: settings.platformFaults,
+  scheduledIntervalMs: settings.scheduledIntervalSeconds * 1000,
   onLog: (line) => console.log(`[worker] ${line}`),
 });
 
 console.log(`worker   ${runtime.url}`);
 console.log(`backend  ${settings.backendUrl ?? `${backend?.url} (reference backend)`}`);
+if (settings.platformFaults) {
+  console.log(
+    `${describePlatformFaults(settings.platformFaults)} (POST ${PLATFORM_FAULTS_PATH} changes them)`,
+  );
+}
 if (settings.generatedToken) {
   console.log(`token    ${settings.authToken}   (development token; set AUTH_TOKEN to choose one)`);
 }

@@ -1,6 +1,12 @@
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { bundleWorker } from "../build.ts";
+import { RECONCILER } from "../src/topology.ts";
 import { type LocalSettings, localWorkerOptions } from "./bindings.ts";
+import { bundleFaultsWrapper } from "./faults/build.ts";
 import { reviveInFlight } from "./revive.ts";
 
 export interface RuntimeOptions extends LocalSettings {
@@ -10,6 +16,11 @@ export interface RuntimeOptions extends LocalSettings {
   persistTo?: string;
   /** Receives every line the worker logs. */
   onLog?: (line: string) => void;
+  /**
+   * Calls the worker's scheduled handler this often (the cron of RECONCILER), as Cloudflare's
+   * cron would; a run still going when the next is due makes that one skip. Off when unset.
+   */
+  scheduledIntervalMs?: number;
 }
 
 export interface Runtime {
@@ -18,9 +29,28 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Runs the bundled worker in workerd with every binding of the topology emulated locally. */
+/**
+ * Runs the bundled worker in workerd with every binding of the topology emulated locally. With
+ * `platformFaults`, the platform-fault wrapper runs as the main module in front of the same
+ * bundle (a second module, unchanged), and the worker's bindings fail as configured.
+ */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
-  const bundle = await bundleWorker();
+  const log = options.onLog ?? console.log;
+  // With faults, both modules go to a folder of this runtime's own, so no other run rewrites them.
+  const faultsDir = options.platformFaults ? await mkdtemp(join(tmpdir(), "jobs-faults-")) : undefined;
+  // Miniflare exits the process on SIGINT/SIGTERM before any handler of ours runs: clean up on exit.
+  const removeFaultsDir = () => faultsDir && rmSync(faultsDir, { recursive: true, force: true });
+  if (faultsDir) process.once("exit", removeFaultsDir);
+  const bundle = await bundleWorker(faultsDir);
+  const source = faultsDir
+    ? {
+        modulesRoot: dirname(bundle.path),
+        modules: [
+          { type: "ESModule" as const, path: (await bundleFaultsWrapper(bundle.path)).path },
+          { type: "ESModule" as const, path: bundle.path },
+        ],
+      }
+    : { modules: true, scriptPath: bundle.path };
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       host: options.host ?? "127.0.0.1",
@@ -29,25 +59,54 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // The request.cf placeholder is enough locally; fetching the real one needs the internet.
       cf: false,
       resourcePersistencePath: options.persistTo,
-      handleStructuredLogs: ({ message }) => (options.onLog ?? console.log)(message),
-      workers: [
-        {
-          ...localWorkerOptions(options),
-          modules: true,
-          scriptPath: bundle.path,
-        },
-      ],
+      handleStructuredLogs: ({ message }) => log(message),
+      workers: [{ ...localWorkerOptions(options), ...source }],
     }),
   );
   const url = await miniflare.ready;
   if (options.persistTo) {
     const revived = await reviveInFlight(miniflare);
-    if (revived > 0)
-      (options.onLog ?? console.log)(`revived ${revived} in-flight instances from ${options.persistTo}`);
+    if (revived > 0) log(`revived ${revived} in-flight instances from ${options.persistTo}`);
   }
+  const scheduler = options.scheduledIntervalMs
+    ? schedule(miniflare, options.scheduledIntervalMs, log)
+    : undefined;
   return {
     url: url.origin,
     miniflare,
-    close: () => miniflare.dispose(),
+    async close() {
+      await scheduler?.stop();
+      await miniflare.dispose();
+      if (faultsDir) {
+        process.off("exit", removeFaultsDir);
+        await rm(faultsDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Runs the scheduled handler every `intervalMs`, never two at once; `stop` waits for a run under way. */
+function schedule(miniflare: Miniflare, intervalMs: number, log: (line: string) => void) {
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    try {
+      const worker = await miniflare.getWorker();
+      const result = await worker.scheduled({ cron: RECONCILER.cron, scheduledTime: new Date() });
+      if (result.outcome !== "ok") log(`scheduled run ended ${result.outcome}`);
+    } catch (error) {
+      log(`scheduled run failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = run().finally(() => {
+      running = undefined;
+    });
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
   };
 }

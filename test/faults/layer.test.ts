@@ -1,0 +1,246 @@
+import { env, exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { PLATFORM_FAULTS_PATH, type PlatformFaults } from "../../worker/local/faults/config.ts";
+import type { PlatformFaultsState } from "../../worker/local/faults/control.ts";
+import { InjectedFaultError, PlatformFaultInjector, wrapEnv } from "../../worker/local/faults/inject.ts";
+import type { Env } from "../../worker/src/env.ts";
+import { WORKFLOWS } from "../../worker/src/topology.ts";
+import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN } from "../support/settings.ts";
+
+/**
+ * The fault layer in workerd, on the real local bindings: through the wrapper worker this
+ * project runs as main (its control route, routes that do or do not read D1), and directly on
+ * `env`, the unwrapped bindings. Nothing here depends on what /dispatch does.
+ */
+const raw = env as unknown as Env & { PLATFORM_FAULTS?: string };
+
+const call = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(new Request(`https://jobs.test${path}`, init));
+const authed = (path: string) => call(path, { headers: { authorization: `Bearer ${TEST_AUTH_TOKEN}` } });
+
+async function control(faults?: PlatformFaults | string): Promise<PlatformFaultsState> {
+  const response =
+    faults === undefined
+      ? await call(PLATFORM_FAULTS_PATH)
+      : await call(PLATFORM_FAULTS_PATH, {
+          method: "POST",
+          body: typeof faults === "string" ? faults : JSON.stringify(faults),
+        });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+/** A fresh id per call: instances persist for the whole run. */
+let counter = 0;
+const id = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${++counter}`;
+
+/** Instance params of a valid event: with the backend answering 200, the instance just completes. */
+const job = (eventId = id("job")) => ({
+  id: eventId,
+  params: {
+    id: eventId,
+    name: "email/verification" as const,
+    payload: { email: "ann@example.com", otpCode: "1" },
+    traceId: eventId,
+    idempotencyKey: eventId,
+    createdAt: new Date().toISOString(),
+  },
+});
+
+/** Settles a promise into "ok" or "fail", for comparing sequences of outcomes. */
+const outcome = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    () => "fail",
+  );
+
+describe("the wrapper worker", () => {
+  afterEach(async () => {
+    await control({});
+  });
+
+  it("is bound to no faults until told otherwise", async () => {
+    expect(raw.PLATFORM_FAULTS).toBe("{}");
+    const { faults, stats } = await control();
+    expect(faults).toEqual({});
+    expect(stats.injected).toEqual({ createFail: 0, createRate: 0, d1: 0, queueSend: 0 });
+  });
+
+  it("fails a route that reads D1 at d1FailRate 1, leaves /health alone, and counts the faults", async () => {
+    expect((await control({ d1FailRate: 1, seed: 1 })).faults).toEqual({ d1FailRate: 1, seed: 1 });
+    expect((await call("/health")).status).toBe(200);
+    const status = await authed("/status/evt_faults_1");
+    expect(status.status).toBeGreaterThanOrEqual(500);
+    const { stats } = await control();
+    expect(stats.injected.d1).toBeGreaterThan(0);
+    expect(stats.injected.d1).toBe(stats.calls.d1);
+    expect(stats.seed).toBe(1);
+  });
+
+  it("serves the same route at d1FailRate 0, still counting the calls", async () => {
+    await control({ d1FailRate: 0 });
+    expect((await authed("/status/evt_faults_2")).status).toBe(404);
+    const { stats } = await control();
+    expect(stats.calls.d1).toBeGreaterThan(0);
+    expect(stats.injected.d1).toBe(0);
+  });
+
+  it("resets the stats when the faults are replaced", async () => {
+    await control({ d1FailRate: 1 });
+    await authed("/status/evt_faults_3");
+    expect((await control()).stats.injected.d1).toBeGreaterThan(0);
+    expect((await control({ d1FailRate: 1 })).stats.injected.d1).toBe(0);
+  });
+
+  it("refuses invalid faults with 400 and keeps the ones in force", async () => {
+    await control({ queueSendFailRate: 0.5, seed: 3 });
+    for (const body of ['{"d1FailRate": 2}', '{"createRatePerSecond": 0}', '{"unknown": 1}', "{not json"]) {
+      const response = await call(PLATFORM_FAULTS_PATH, { method: "POST", body });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(/^PLATFORM_FAULTS is invalid: /);
+    }
+    expect((await control()).faults).toEqual({ queueSendFailRate: 0.5, seed: 3 });
+  });
+
+  it("runs every Workflow instance with the wrapped env", async () => {
+    await control({});
+    // A permanent backend failure: the instance records the event dead in D1, through its env.
+    const eventId = id("wf");
+    const fault = await fetch(`${raw.BACKEND_URL}/control/faults`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_BACKEND_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ eventId, status: 404 }),
+    });
+    expect(fault.ok).toBe(true);
+    const instance = await raw.EMAIL_WORKFLOW.create(job(eventId));
+    const deadline = Date.now() + 15_000;
+    while (!["complete", "errored"].includes((await instance.status()).status) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Created on the raw binding, so only the instance's own D1 calls can have been counted.
+    const { stats } = await control();
+    expect(stats.calls.create).toBe(0);
+    expect(stats.calls.d1).toBeGreaterThan(0);
+  });
+});
+
+describe("the layer on the real bindings", () => {
+  const wrapped = (faults: PlatformFaults) => {
+    const injector = new PlatformFaultInjector(faults);
+    return { injector, env: wrapEnv(raw, injector) };
+  };
+
+  it("wraps the Workflows, D1 and the queue producer, passes the rest through, and hides PLATFORM_FAULTS", () => {
+    const { injector, env } = wrapped({});
+    for (const { binding } of Object.values(WORKFLOWS)) expect(env[binding]).not.toBe(raw[binding]);
+    expect(env.DB).not.toBe(raw.DB);
+    expect(env.RECOVERY_QUEUE).not.toBe(raw.RECOVERY_QUEUE);
+    expect(env.DISPATCH_RATE_LIMIT).toBe(raw.DISPATCH_RATE_LIMIT);
+    expect(env.AUTH_TOKEN).toBe(raw.AUTH_TOKEN);
+    expect("PLATFORM_FAULTS" in env).toBe(false);
+    // The same env and bindings every time: D1 schema caches are keyed by the database object.
+    expect(wrapEnv(raw, injector)).toBe(env);
+    expect(wrapEnv({ ...raw }, injector).DB).toBe(env.DB);
+  });
+
+  it("fails every D1 statement and batch at rate 1, before anything runs; exec passes through", async () => {
+    const { injector, env } = wrapped({ d1FailRate: 1 });
+    const table = `faults_${Date.now().toString(36)}`;
+    await env.DB.exec(`CREATE TABLE ${table} (v INTEGER)`);
+    const insert = env.DB.prepare(`INSERT INTO ${table} (v) VALUES (?1)`).bind(1);
+    for (const attempt of [
+      () => insert.run(),
+      () => env.DB.prepare("SELECT 1 AS one").first(),
+      () => env.DB.prepare("SELECT 1 AS one").all(),
+      () => env.DB.prepare("SELECT 1 AS one").raw(),
+      () => env.DB.batch([insert, insert]),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InjectedFaultError);
+      expect((error as Error).message).toBe("D1_ERROR: injected platform fault (d1FailRate)");
+    }
+    expect(await raw.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first("n")).toBe(0);
+    expect(injector.stats.injected.d1).toBe(5);
+
+    injector.configure({});
+    // A batch of wrapped statements reaches D1 as the real ones.
+    await env.DB.batch([insert, env.DB.prepare(`INSERT INTO ${table} (v) VALUES (?1)`).bind(2)]);
+    expect(await env.DB.prepare(`SELECT sum(v) AS s FROM ${table}`).first("s")).toBe(3);
+    expect(await env.DB.prepare("SELECT ?1 AS v").bind(7).raw()).toEqual([[7]]);
+  });
+
+  it("fails a D1 session's statements like the database's", async () => {
+    const { env } = wrapped({ d1FailRate: 1 });
+    const session = env.DB.withSession();
+    await expect(session.prepare("SELECT 1").first()).rejects.toThrow(InjectedFaultError);
+    await expect(session.batch([session.prepare("SELECT 1")])).rejects.toThrow(InjectedFaultError);
+  });
+
+  it("draws the same failures from the same seed, other failures from another", async () => {
+    const sequence = async (seed: number) => {
+      const { injector, env } = wrapped({ d1FailRate: 0.5, seed });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 24; i++) outcomes.push(await outcome(env.DB.prepare("SELECT 1").first()));
+      expect(injector.stats.injected.d1).toBe(outcomes.filter((o) => o === "fail").length);
+      return outcomes.join(" ");
+    };
+    const seven = await sequence(7);
+    expect(seven).toContain("ok");
+    expect(seven).toContain("fail");
+    expect(await sequence(7)).toBe(seven);
+    expect(await sequence(8)).not.toBe(seven);
+  });
+
+  it("rejects creations past createRatePerSecond with a 429, creating nothing; every batch item counts", async () => {
+    const { injector, env } = wrapped({ createRatePerSecond: 5 });
+    const workflow = env.EMAIL_WORKFLOW;
+    const instance = () => job();
+    const first = instance();
+    await workflow.createBatch({ instances: [first, instance(), instance()] });
+    const refused = [instance(), instance(), instance()];
+    const error = await workflow.createBatch({ instances: refused }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain("429");
+    expect((error as Error).message).toContain("Too many requests");
+    // The call was refused whole (each probe of a missing instance logs a local engine error).
+    await expect(raw.EMAIL_WORKFLOW.get(refused[0]?.id ?? "")).rejects.toThrow();
+
+    await workflow.create(instance());
+    await workflow.create(instance());
+    await expect(workflow.create(instance())).rejects.toThrow(/429 Too many requests/);
+    // `get` is never limited nor faulted.
+    expect((await workflow.get(first.id)).id).toBe(first.id);
+    expect(injector.stats).toMatchObject({
+      instances: 5,
+      peakCreationsPerSecond: 5,
+      injected: { createRate: 2, createFail: 0 },
+      calls: { create: 5 },
+    });
+
+    // The window slides: a second later there is room again.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await workflow.create(instance());
+    expect(injector.stats.instances).toBe(6);
+  });
+
+  it("fails create and createBatch at createFailRate 1 before anything is created", async () => {
+    const { injector, env } = wrapped({ createFailRate: 1 });
+    const one = job();
+    await expect(env.PAYMENT_WORKFLOW.create(one)).rejects.toThrow(
+      "Workflow create failed: injected platform fault (createFailRate)",
+    );
+    await expect(env.PAYMENT_WORKFLOW.createBatch({ instances: [one] })).rejects.toThrow(InjectedFaultError);
+    await expect(raw.PAYMENT_WORKFLOW.get(one.id)).rejects.toThrow();
+    expect(injector.stats).toMatchObject({ instances: 0, injected: { createFail: 2 } });
+  });
+
+  it("fails queue send and sendBatch at queueSendFailRate 1", async () => {
+    const { injector, env } = wrapped({ queueSendFailRate: 1 });
+    const body = { eventId: id("queue") };
+    await expect(env.RECOVERY_QUEUE.send(body)).rejects.toThrow(
+      "Queue send failed: injected platform fault (queueSendFailRate)",
+    );
+    await expect(env.RECOVERY_QUEUE.sendBatch([{ body }])).rejects.toThrow(InjectedFaultError);
+    expect(injector.stats).toMatchObject({ calls: { queueSend: 2 }, injected: { queueSend: 2 } });
+  });
+});

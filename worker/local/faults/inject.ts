@@ -1,0 +1,303 @@
+import { DATABASE, QUEUES, WORKFLOWS } from "../../src/topology.ts";
+import { PLATFORM_FAULTS_BINDING, type PlatformFaults } from "./config.ts";
+
+/**
+ * The fault layer: wraps the bindings the worker receives (every Workflow, D1, the recovery
+ * queue producer) so calls fail as the platform's can. Runs inside workerd, in the wrapper
+ * worker only: the shipped bundle never imports it.
+ */
+
+export type FaultKind = "createFail" | "createRate" | "d1" | "queueSend";
+
+/** Every fault this layer throws; the message says it was injected and by which setting. */
+export class InjectedFaultError extends Error {
+  override readonly name = "InjectedFaultError";
+  readonly fault: FaultKind;
+
+  constructor(fault: FaultKind, message: string) {
+    super(message);
+    this.fault = fault;
+  }
+}
+
+export interface PlatformFaultStats {
+  /** The seed of the draws: the configured one, or the one picked at random, to replay a run. */
+  seed: number;
+  /** Calls that reached the layer: create/createBatch calls, D1 calls, queue send/sendBatch calls. */
+  calls: { create: number; d1: number; queueSend: number };
+  /** Faults thrown, by kind; `createRate` counts the 429s. */
+  injected: Record<FaultKind, number>;
+  /** Instances let through to the real binding (each item of a createBatch counts). */
+  instances: number;
+  /** Most instances let through within one sliding second. */
+  peakCreationsPerSecond: number;
+}
+
+/** Small, fast and seedable: a seed gives the same draws in Node and in workerd. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+type Stream = "create" | "d1" | "queueSend";
+const STREAMS: readonly Stream[] = ["create", "d1", "queueSend"];
+const RATE_KEY = { create: "createFailRate", d1: "d1FailRate", queueSend: "queueSendFailRate" } as const;
+
+const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+
+/** Proxies this layer made, to the objects they wrap: a batch must get the real statements. */
+const originals = new WeakMap<object, object>();
+const original = <T>(value: T): T =>
+  typeof value === "object" && value !== null ? ((originals.get(value) as T | undefined) ?? value) : value;
+
+type Overrides = Record<string, (...args: unknown[]) => unknown>;
+
+/** The target, with some methods replaced; every other member reads through, bound to the target. */
+function intercept<T extends object>(target: T, overrides: Overrides): T {
+  const proxy = new Proxy(target, {
+    get(object, key) {
+      if (typeof key === "string" && Object.hasOwn(overrides, key)) return overrides[key];
+      const value: unknown = Reflect.get(object, key, object);
+      return typeof value === "function" ? value.bind(object) : value;
+    },
+  });
+  originals.set(proxy, target);
+  return proxy;
+}
+
+/** Structural views of the bindings: the layer only forwards, so it needs no more than this. */
+type Call = (...args: unknown[]) => Promise<unknown>;
+interface StatementLike {
+  bind(...values: unknown[]): StatementLike;
+  first: Call;
+  all: Call;
+  run: Call;
+  raw: Call;
+}
+interface DatabaseLike {
+  prepare(query: string): StatementLike;
+  batch(statements: unknown[]): Promise<unknown>;
+  withSession?(constraintOrBookmark?: unknown): DatabaseLike;
+}
+interface WorkflowLike {
+  create: Call;
+  createBatch: Call;
+}
+interface QueueLike {
+  send: Call;
+  sendBatch: Call;
+}
+
+/** Instances one create/createBatch call asks for, in every form the binding accepts. */
+function instancesAsked(method: "create" | "createBatch", options: unknown): number {
+  if (method === "create") return 1;
+  if (Array.isArray(options)) return options.length;
+  const batch = (options ?? {}) as { instances?: unknown[]; count?: number };
+  return batch.instances?.length ?? batch.count ?? 0;
+}
+
+/**
+ * The faults in force and everything they need between calls: one random stream per kind (so
+ * D1 traffic cannot shift which creations fail), the sliding window of creations, the counters.
+ * One per isolate; `configure` swaps the faults in place, so bindings wrapped earlier (a running
+ * Workflow instance's env) follow the change.
+ */
+export class PlatformFaultInjector {
+  #faults: PlatformFaults = {};
+  #seed = 0;
+  #streams = {} as Record<Stream, () => number>;
+  /** Admitted creations still inside the window: [time in ms, instances]. */
+  #window: [number, number][] = [];
+  #stats!: PlatformFaultStats;
+  #wrapped = new WeakMap<object, object>();
+
+  constructor(faults: PlatformFaults = {}) {
+    this.configure(faults);
+  }
+
+  /** Replaces the faults and starts over: new draws from the seed, an empty window, zeroed stats. */
+  configure(faults: PlatformFaults): void {
+    this.#faults = { ...faults };
+    this.#seed = faults.seed ?? randomSeed();
+    this.#streams = Object.fromEntries(
+      STREAMS.map((stream, i) => [stream, mulberry32(this.#seed ^ Math.imul(i + 1, 0x9e3779b9))]),
+    ) as Record<Stream, () => number>;
+    this.#window = [];
+    this.#stats = {
+      seed: this.#seed,
+      calls: { create: 0, d1: 0, queueSend: 0 },
+      injected: { createFail: 0, createRate: 0, d1: 0, queueSend: 0 },
+      instances: 0,
+      peakCreationsPerSecond: 0,
+    };
+  }
+
+  get faults(): PlatformFaults {
+    return { ...this.#faults };
+  }
+
+  get stats(): PlatformFaultStats {
+    return structuredClone(this.#stats);
+  }
+
+  /** What the control route answers. */
+  snapshot(): { faults: PlatformFaults; stats: PlatformFaultStats } {
+    return { faults: this.faults, stats: this.stats };
+  }
+
+  /** Counts one call and draws for it; draws only when its rate is set, so a seed's sequence is per kind. */
+  #fails(stream: Stream): boolean {
+    this.#stats.calls[stream] += 1;
+    const rate = this.#faults[RATE_KEY[stream]] ?? 0;
+    return rate > 0 && this.#streams[stream]() < rate;
+  }
+
+  #d1(): void {
+    if (!this.#fails("d1")) return;
+    this.#stats.injected.d1 += 1;
+    throw new InjectedFaultError("d1", "D1_ERROR: injected platform fault (d1FailRate)");
+  }
+
+  #queueSend(method: string): void {
+    if (!this.#fails("queueSend")) return;
+    this.#stats.injected.queueSend += 1;
+    throw new InjectedFaultError(
+      "queueSend",
+      `Queue ${method} failed: injected platform fault (queueSendFailRate)`,
+    );
+  }
+
+  /** Before a creation reaches the binding: fails the call, or rejects it whole past the rate. */
+  #admit(method: "create" | "createBatch", instances: number): void {
+    if (this.#fails("create")) {
+      this.#stats.injected.createFail += 1;
+      throw new InjectedFaultError(
+        "createFail",
+        `Workflow ${method} failed: injected platform fault (createFailRate)`,
+      );
+    }
+    const now = Date.now();
+    this.#window = this.#window.filter(([at]) => now - at < 1000);
+    const inWindow = this.#window.reduce((sum, [, n]) => sum + n, 0);
+    const limit = this.#faults.createRatePerSecond;
+    if (limit !== undefined && inWindow + instances > limit) {
+      this.#stats.injected.createRate += 1;
+      throw new InjectedFaultError(
+        "createRate",
+        `429 Too many requests: more than ${limit} instance creations per second; ` +
+          "injected platform fault (createRatePerSecond)",
+      );
+    }
+    this.#window.push([now, instances]);
+    this.#stats.instances += instances;
+    this.#stats.peakCreationsPerSecond = Math.max(this.#stats.peakCreationsPerSecond, inWindow + instances);
+  }
+
+  /** The same proxy for the same binding, so identity-keyed caches (the schema's) keep working. */
+  #once<T extends object>(target: T, wrap: (target: T) => T): T {
+    let proxy = this.#wrapped.get(target) as T | undefined;
+    if (!proxy) {
+      proxy = wrap(target);
+      this.#wrapped.set(target, proxy);
+    }
+    return proxy;
+  }
+
+  workflow<T extends object>(binding: T): T {
+    return this.#once(binding, (target) => {
+      const workflow = target as unknown as WorkflowLike;
+      return intercept(target, {
+        create: async (...args) => {
+          this.#admit("create", instancesAsked("create", args[0]));
+          return workflow.create(...args);
+        },
+        createBatch: async (...args) => {
+          this.#admit("createBatch", instancesAsked("createBatch", args[0]));
+          return workflow.createBatch(...args);
+        },
+      });
+    });
+  }
+
+  database<T extends object>(binding: T): T {
+    return this.#once(binding, (target) => this.#database(target));
+  }
+
+  #database<T extends object>(target: T): T {
+    const db = target as unknown as DatabaseLike;
+    return intercept(target, {
+      prepare: (query) => this.#statement(db.prepare(query as string)),
+      batch: async (statements) => {
+        this.#d1();
+        return db.batch((statements as unknown[]).map(original));
+      },
+      // A session prepares and batches like the database, so it gets the same faults.
+      ...(typeof db.withSession === "function"
+        ? { withSession: (...args: unknown[]) => this.#database(db.withSession?.(...args) as object) }
+        : {}),
+    });
+  }
+
+  #statement(statement: StatementLike): StatementLike {
+    const call =
+      (method: "first" | "all" | "run" | "raw") =>
+      async (...args: unknown[]) => {
+        this.#d1();
+        return statement[method](...args);
+      };
+    return intercept(statement, {
+      bind: (...values) => this.#statement(statement.bind(...values)),
+      first: call("first"),
+      all: call("all"),
+      run: call("run"),
+      raw: call("raw"),
+    });
+  }
+
+  queue<T extends object>(binding: T): T {
+    return this.#once(binding, (target) => {
+      const queue = target as unknown as QueueLike;
+      return intercept(target, {
+        send: async (...args) => {
+          this.#queueSend("send");
+          return queue.send(...args);
+        },
+        sendBatch: async (...args) => {
+          this.#queueSend("sendBatch");
+          return queue.sendBatch(...args);
+        },
+      });
+    });
+  }
+}
+
+const WORKFLOW_BINDINGS = Object.values(WORKFLOWS).map((w) => w.binding);
+const envs = new WeakMap<object, { injector: PlatformFaultInjector; env: object }>();
+
+/**
+ * The env the worker sees under faults: its Workflow bindings, `DB` and `RECOVERY_QUEUE`
+ * wrapped, everything else as given, and without `PLATFORM_FAULTS` (the worker never reads it).
+ * The same env gives the same object back.
+ */
+export function wrapEnv<E extends object>(env: E, injector: PlatformFaultInjector): E {
+  let wrapped = envs.get(env);
+  if (wrapped?.injector === injector) return wrapped.env as E;
+  const bindings = { ...(env as unknown as Record<string, unknown>) };
+  delete bindings[PLATFORM_FAULTS_BINDING];
+  const wrap = (name: string, how: (binding: object) => object) => {
+    const binding = bindings[name];
+    if (typeof binding === "object" && binding !== null) bindings[name] = how(binding);
+  };
+  for (const name of WORKFLOW_BINDINGS) wrap(name, (b) => injector.workflow(b));
+  wrap(DATABASE.binding, (b) => injector.database(b));
+  wrap(QUEUES.recovery.binding, (b) => injector.queue(b));
+  wrapped = { injector, env: bindings };
+  envs.set(env, wrapped);
+  return bindings as E;
+}
