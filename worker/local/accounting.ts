@@ -5,31 +5,39 @@ export interface Accounting {
   events: number;
   /** Every backend step of the event was performed. */
   delivered: number;
-  /** Recorded dead in the failed-event store, with the reasons seen. */
+  /** Recorded dead in the event store, with the reasons seen. */
   dead: number;
   deadReasons: Record<string, number>;
   /** Neither delivered nor dead: lost, or still in flight. */
   missing: string[];
-  /** Idempotency keys performed more than once: side effects done twice. */
-  duplicates: number;
-  /** Calls the backend answered as repeats of work already done (harmless by design). */
-  redundantCalls: number;
+  /** Delivered and also recorded dead: a false status. */
+  deliveredAndDead: string[];
+  /** Calls whose Idempotency-Key is not `<event id>:<step>`: the backend could not deduplicate them. */
+  malformedKeys: number;
+  /**
+   * 2xx answers beyond the first per Idempotency-Key: what a backend that does not deduplicate
+   * would have performed twice. The reference backend absorbs them; this is the count to watch.
+   */
+  redundantDeliveries: number;
   calls: number;
   failedCalls: number;
 }
 
 /**
- * Accounts for every dispatched event from what the backend performed and what the failed-event
- * store says: the "nothing lost, nothing twice" check shared by tests and drills.
+ * Accounts for every dispatched event from what the backend answered and what the event store
+ * says. What must never happen: an event missing, delivered and dead at once, or a call whose
+ * key is not the event's own (`violations`). Redundant deliveries are reported, not failed: a
+ * retry after a lost answer repeats a call by design, and the ids make it safe.
  */
 export function account(
   events: readonly { id: string; name: EventName }[],
   calls: readonly Call[],
   dead: ReadonlyMap<string, string>,
 ): Accounting {
-  const performed = new Map<string, number>();
+  const answered = new Map<string, number>();
   for (const call of calls) {
-    if (call.performed) performed.set(call.idempotencyKey, (performed.get(call.idempotencyKey) ?? 0) + 1);
+    if (call.status >= 200 && call.status < 300)
+      answered.set(call.idempotencyKey, (answered.get(call.idempotencyKey) ?? 0) + 1);
   }
   const result: Accounting = {
     events: events.length,
@@ -37,24 +45,37 @@ export function account(
     dead: 0,
     deadReasons: {},
     missing: [],
-    duplicates: [...performed.values()].filter((n) => n > 1).length,
-    redundantCalls: calls.filter((c) => c.status === 200 && !c.performed).length,
+    deliveredAndDead: [],
+    malformedKeys: calls.filter((c) => c.idempotencyKey !== `${c.eventId}:${c.path}`).length,
+    redundantDeliveries: [...answered.values()].reduce((sum, n) => sum + n - 1, 0),
     calls: calls.length,
-    failedCalls: calls.filter((c) => c.status !== 200).length,
+    failedCalls: calls.filter((c) => c.status < 200 || c.status >= 300).length,
   };
   for (const event of events) {
-    const steps = stepsOf(event.name);
-    if (steps.every((step) => performed.has(`${event.id}:${step}`))) {
-      result.delivered += 1;
-    } else if (dead.has(event.id)) {
+    const delivered = stepsOf(event.name).every((step) => answered.has(`${event.id}:${step}`));
+    const deadReason = dead.get(event.id);
+    if (delivered && deadReason !== undefined) result.deliveredAndDead.push(event.id);
+    if (delivered) result.delivered += 1;
+    else if (deadReason !== undefined) {
       result.dead += 1;
-      const reason = reasonOf(dead.get(event.id) ?? "");
+      const reason = reasonOf(deadReason);
       result.deadReasons[reason] = (result.deadReasons[reason] ?? 0) + 1;
-    } else {
-      result.missing.push(event.id);
-    }
+    } else result.missing.push(event.id);
   }
   return result;
+}
+
+/** What must never happen, as readable lines; empty when the run is clean. */
+export function violations(result: Accounting): string[] {
+  return [
+    ...(result.missing.length ? [`${result.missing.length} accepted events neither delivered nor dead`] : []),
+    ...(result.deliveredAndDead.length
+      ? [`${result.deliveredAndDead.length} events both delivered and dead`]
+      : []),
+    ...(result.malformedKeys
+      ? [`${result.malformedKeys} calls with a key that is not <event id>:<step>`]
+      : []),
+  ];
 }
 
 /** Groups error texts: "HTTP 422" rather than each body. */

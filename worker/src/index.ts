@@ -28,11 +28,12 @@ export default {
    * own failures, so one cannot keep the other from running.
    */
   async scheduled(controller, env) {
-    const report = await reconcile(env, controller.scheduledTime);
+    // Now, not the scheduled time: a late run must see what is overdue by now.
+    const report = await reconcile(env, Date.now());
     log.info("reconcile.done", { ...report });
     if (controller.cron === RETENTION.cron) {
       try {
-        log.info("retention.purged", { ...(await purgeExpired(env, controller.scheduledTime)) });
+        log.info("retention.purged", { ...(await purgeExpired(env, Date.now())) });
       } catch (error) {
         log.error("retention.failed", { error: error instanceof Error ? error.message : "unknown" });
       }

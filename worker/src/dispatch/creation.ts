@@ -37,38 +37,49 @@ export async function createInstances(
   { claimedUntil, mayExist = new Set<string>() }: { claimedUntil: number; mayExist?: ReadonlySet<string> },
 ): Promise<CreationReport> {
   const report: CreationReport = { started: [], released: [], rateLimited: false };
-  for (const { kind, jobs: part } of route(jobs)) {
-    // A claim past its end belongs to the reconciler: stop before two creators race.
-    if (report.rateLimited || Date.now() > claimedUntil - 5_000) {
-      report.released.push(...part.map((j) => j.id));
-      continue;
-    }
+  for (const { kind, jobs: group } of route(jobs)) {
     const binding = env[WORKFLOWS[kind].binding];
-    const fresh: JobParams[] = [];
-    for (const job of part) {
-      if (mayExist.has(job.id) && (await exists(binding, job.id))) report.started.push(job.id);
-      else fresh.push(job);
-    }
-    if (fresh.length === 0) continue;
-    await pacer.take(fresh.length);
-    try {
-      const result = await binding.createBatch({
-        instances: fresh.map((job) => ({ id: job.id, params: job })),
-      });
-      const failed = new Map(result.errors.filter((e) => e.code !== ALREADY_EXISTS).map((e) => [e.index, e]));
-      fresh.forEach((job, index) => {
-        const error = failed.get(index);
-        if (error === undefined) report.started.push(job.id);
-        else {
-          report.released.push(job.id);
-          log.warn("creation.rejected", { eventId: job.id, code: error.code, error: error.message });
+    const pending = [...group];
+    while (pending.length > 0) {
+      // A claim past its end belongs to the reconciler: stop before two creators race.
+      if (report.rateLimited || Date.now() > claimedUntil - 5_000) {
+        report.released.push(...pending.splice(0).map((j) => j.id));
+        break;
+      }
+      const part = take(pending, pacer.rate);
+      const fresh: JobParams[] = [];
+      for (const job of part) {
+        if (mayExist.has(job.id) && (await exists(binding, job.id))) report.started.push(job.id);
+        else fresh.push(job);
+      }
+      if (fresh.length === 0) continue;
+      await pacer.take(fresh.length);
+      try {
+        const result = await binding.createBatch({
+          instances: fresh.map((job) => ({ id: job.id, params: job })),
+        });
+        const failed = new Map(
+          result.errors.filter((e) => e.code !== ALREADY_EXISTS).map((e) => [e.index, e]),
+        );
+        fresh.forEach((job, index) => {
+          const error = failed.get(index);
+          if (error === undefined) report.started.push(job.id);
+          else {
+            report.released.push(job.id);
+            log.warn("creation.rejected", { eventId: job.id, code: error.code, error: error.message });
+          }
+        });
+        pacer.speedUp();
+      } catch (error) {
+        const message = error instanceof Error ? error.message.slice(0, LIMITS.errorTextLength) : "unknown";
+        report.released.push(...fresh.map((j) => j.id));
+        if (RATE_LIMITED.test(message)) {
+          // The account's budget is spent: slow down and leave the rest to the next run.
+          pacer.slowDown();
+          report.rateLimited = true;
         }
-      });
-    } catch (error) {
-      const message = error instanceof Error ? error.message.slice(0, LIMITS.errorTextLength) : "unknown";
-      report.rateLimited = RATE_LIMITED.test(message);
-      report.released.push(...fresh.map((j) => j.id));
-      log.warn("creation.failed", { by, instances: fresh.length, error: message });
+        log.warn("creation.failed", { by, instances: fresh.length, error: message });
+      }
     }
   }
   await settle(env, report, by);
@@ -106,25 +117,27 @@ async function settle(env: Env, report: CreationReport, by: Extract<Actor, "disp
 /** Which Workflow each job goes to, in createBatch-sized chunks. */
 export function route(jobs: readonly JobParams[]): { kind: WorkflowKind; jobs: JobParams[] }[] {
   const byWorkflow = Map.groupBy(jobs, (job) => CATALOG[job.name].workflow);
-  return [...byWorkflow].flatMap(([kind, group]) => chunk(group).map((part) => ({ kind, jobs: part })));
+  return [...byWorkflow].map(([kind, group]) => ({ kind, jobs: group }));
 }
 
-/** Splits jobs into groups within the createBatch ceilings (and the pace), keeping their order. */
-export function chunk(jobs: readonly JobParams[]): JobParams[][] {
-  const most = Math.min(LIMITS.createBatchInstances, CREATION.perSecond);
-  const chunks: JobParams[][] = [];
-  let current: JobParams[] = [];
+/** Takes the next createBatch call's jobs off the front: within the ceilings and the pace. */
+export function take(pending: JobParams[], pace: number): JobParams[] {
+  const most = Math.max(1, Math.min(LIMITS.createBatchInstances, pace));
+  let count = 0;
   let bytes = 0;
-  for (const job of jobs) {
+  for (const job of pending) {
     const size = new TextEncoder().encode(JSON.stringify(job)).byteLength;
-    if (current.length === most || (current.length > 0 && bytes + size > LIMITS.createBatchBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(job);
+    if (count === most || (count > 0 && bytes + size > LIMITS.createBatchBytes)) break;
+    count += 1;
     bytes += size;
   }
-  if (current.length > 0) chunks.push(current);
+  return pending.splice(0, count);
+}
+
+/** Splits jobs into createBatch calls at a given pace, keeping their order. */
+export function chunk(jobs: readonly JobParams[], pace: number = CREATION.perSecond): JobParams[][] {
+  const pending = [...jobs];
+  const chunks: JobParams[][] = [];
+  while (pending.length > 0) chunks.push(take(pending, pace));
   return chunks;
 }

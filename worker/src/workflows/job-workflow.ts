@@ -32,8 +32,10 @@ export interface JobResult {
 /** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
 type StepResult = { ok: true; status: number } | { ok: false; reason: string };
 
-/** Recording a failure must outlast a short D1 hiccup: about 17 minutes of retries. */
-const RECORD_STEP: WorkflowStepConfig = { retries: { limit: 10, delay: 1000, backoff: "exponential" } };
+/** Recording an ending must outlast a short D1 hiccup: about 17 minutes of retries. */
+const recordStep = (env: Env): WorkflowStepConfig => ({
+  retries: { limit: 10, delay: Math.max(1, Math.round(1000 * delayScale(env))), backoff: "exponential" },
+});
 
 /**
  * The only step runner: every Workflow class is this one with a different name. Each backend
@@ -64,7 +66,9 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
           attempts: STEP_RETRY.limit + 1,
         } as const;
         try {
-          await step.do(`hand over ${name}`, RECORD_STEP, () => handOver(this.env, job, outcome, "workflow"));
+          await step.do(`hand over ${name}`, recordStep(this.env), () =>
+            handOver(this.env, job, outcome, "workflow"),
+          );
         } catch {
           // D1 or the queue failed for the whole retry budget: the output carries what the
           // reconciler needs to finish the hand-over, so the event is not left behind.
@@ -87,7 +91,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
           attempts: 1,
         } as const;
         await step
-          .do(`record dead ${name}`, RECORD_STEP, () => handOver(this.env, job, outcome, "workflow"))
+          .do(`record dead ${name}`, recordStep(this.env), () => handOver(this.env, job, outcome, "workflow"))
           .catch(() => {}); // The reconciler reads the errored instance and records it.
         throw new NonRetryableError(reason);
       }
@@ -96,7 +100,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     // The delivery receipt, last and non-fatal: if it cannot be written, the reconciler finds a
     // complete instance and writes it.
     await step
-      .do("record delivered", RECORD_STEP, () =>
+      .do("record delivered", recordStep(this.env), () =>
         transition(this.env.DB, job.id, "deliver", "workflow", { dueAt: null }, null),
       )
       .catch(() => {});
