@@ -30,9 +30,18 @@ export function client(url: string, token: string) {
     async failed(status: "dead" | "delivered" | "retrying"): Promise<Map<string, string>> {
       const found = new Map<string, string>();
       for (let cursor: string | undefined, more = true; more; ) {
-        const page = (await (
-          await api(`/failed-events?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`)
-        ).json()) as { events: { id: string; lastError: string }[]; nextCursor?: string };
+        const path = `/failed-events?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`;
+        let response = await api(path);
+        // Under injected platform faults a page can meet D1 down (503): ask again.
+        for (let tries = 1; response.status === 503 && tries < 10; tries++) {
+          await new Promise((r) => setTimeout(r, 200));
+          response = await api(path);
+        }
+        if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+        const page = (await response.json()) as {
+          events: { id: string; lastError: string }[];
+          nextCursor?: string;
+        };
         for (const e of page.events) found.set(e.id, e.lastError);
         cursor = page.nextCursor;
         more = cursor !== undefined;

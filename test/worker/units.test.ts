@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import { backendRequest } from "../../worker/src/backend/client.ts";
 import { classify, retryAfterMs } from "../../worker/src/backend/outcome.ts";
 import { chunk } from "../../worker/src/dispatch/creation.ts";
+import type { Env } from "../../worker/src/env.ts";
 import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
+import { ConfigError, numberVar } from "../../worker/src/settings.ts";
 import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
 import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
 import { testEnv } from "./helpers.ts";
@@ -97,5 +99,16 @@ describe("chunk", () => {
     expect(chunks.map((c) => c.length)).toEqual([3, 2]);
     expect(chunks.flat().map((j) => j.id)).toEqual(big.map((j) => j.id));
     for (const c of chunks) expect(JSON.stringify(c).length).toBeLessThanOrEqual(LIMITS.createBatchBytes);
+  });
+});
+
+describe("numeric vars", () => {
+  const env = (vars: Record<string, string>) => vars as unknown as Env;
+  it("uses the default when unset and a valid value when set", () => {
+    expect(numberVar(env({}), "MAX_EVENTS_PER_REQUEST")).toBe(1000);
+    expect(numberVar(env({ BACKEND_TIMEOUT_MS: "2500" }), "BACKEND_TIMEOUT_MS")).toBe(2500);
+  });
+  it.each([["abc"], ["0"], ["-5"], ["1.5"], ["200000"], [""]])("refuses BACKEND_TIMEOUT_MS=%j", (value) => {
+    expect(() => numberVar(env({ BACKEND_TIMEOUT_MS: value }), "BACKEND_TIMEOUT_MS")).toThrow(ConfigError);
   });
 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
+import { STEP_RETRY } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
-import { TEST_BACKEND_TIMEOUT_MS, TEST_BACKEND_TOKEN } from "../support/settings.ts";
-import { backend, dispatch, envelope, legacy, request, resetPassword, settled, uid } from "./helpers.ts";
+import { TEST_BACKEND_TIMEOUT_MS, TEST_BACKEND_TOKEN, TEST_RETRY_DELAY_SCALE } from "../support/settings.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  legacy,
+  request,
+  resetPassword,
+  settled,
+  testEnv,
+  uid,
+} from "./helpers.ts";
 
 const payout = VALID_PAYLOADS["payment/process-payout"].payload;
 const PAYOUT_STEPS = ["payment/validate-payout", "payment/process-payout", "payment/notify-payout-status"];
@@ -112,6 +123,43 @@ describe("step retries", () => {
     expect((await settled(event.id)).status).toBe("complete");
     const [first, second] = await backend.calls(event.id);
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("spaces the retries of a step 1 s, 2 s, 4 s apart (scaled in tests)", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 500, count: 3 });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const at = (await backend.calls(event.id)).map((c) => c.at);
+    expect(at).toHaveLength(4);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    const base = STEP_RETRY.delayMs * TEST_RETRY_DELAY_SCALE;
+    for (const [i, gap] of gaps.entries()) expect(gap, `gap ${i + 1}`).toBeGreaterThanOrEqual(base * 2 ** i);
+  });
+
+  it("honours Retry-After on every retry, not only the first", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: event.id, status: 503, count: 3, retryAfter: "1" });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const at = (await backend.calls(event.id)).map((c) => c.at);
+    expect(at).toHaveLength(4);
+    for (let i = 1; i < at.length; i++)
+      expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("treats a redirect as a transient failure and never follows it", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    // A 307 keeps the method: followed, it would POST the event to another step's path.
+    const elsewhere = `${testEnv.BACKEND_URL}/workflows/execute/email/verification`;
+    await backend.fault({ eventId: event.id, status: 307, count: 1, location: elsewhere });
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const calls = await backend.calls(event.id);
+    expect(calls.map((c) => `${c.path} ${c.status}`)).toEqual([
+      "email/reset-password 307",
+      "email/reset-password 200",
+    ]);
   });
 
   it("retries a call that times out, and the backend performs it once", async () => {

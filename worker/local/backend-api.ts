@@ -29,6 +29,8 @@ export interface Fault {
   rate?: number;
   latencyMs?: number;
   retryAfter?: string;
+  /** Sent as Location with a 3xx fault. */
+  location?: string;
   /** Drop the connection without answering (after any latency); `status` is then ignored. */
   reset?: boolean;
 }

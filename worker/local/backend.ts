@@ -128,7 +128,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       }
       // A 2xx fault only adds latency: the work is still performed, once.
       if (fault.status < 200 || fault.status >= 300) {
-        const headers: Record<string, string> = fault.retryAfter ? { "retry-after": fault.retryAfter } : {};
+        const headers: Record<string, string> = {
+          ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}),
+          ...(fault.location ? { location: fault.location } : {}),
+        };
         return finish(fault.status, { error: `injected ${fault.status}` }, headers);
       }
     }
