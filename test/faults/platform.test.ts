@@ -49,6 +49,23 @@ const makeDue = (ids: readonly string[]) =>
     .bind(JSON.stringify(ids))
     .run();
 
+/** Waits for an event to reach a state; returns the state it has at the end. */
+const reach = (id: string, state: string, timeoutMs?: number) =>
+  until(
+    () => stateOf(id),
+    (s) => s === state,
+    timeoutMs,
+  );
+
+/** The repair every lost-send test ends with: time passes, the reconciler runs, the event is delivered once. */
+async function reconciledToDelivered(id: string) {
+  await faults({});
+  await makeDue([id]);
+  await reconcile();
+  expect(await reach(id, "delivered")).toBe("delivered");
+  expect(await performed(id)).toBe(1);
+}
+
 const stateOf = async (id: string) =>
   (await testEnv.DB.prepare("SELECT state FROM events WHERE id = ?1").bind(id).first<{ state: string }>())
     ?.state;
@@ -81,13 +98,7 @@ describe("creating instances when the platform fails", () => {
     const result = await dispatch(events);
     expect(result.errors).toBeUndefined();
     expect(result.ids).toEqual(events.map((e) => e.id));
-    for (const e of events)
-      expect(
-        await until(
-          () => stateOf(e.id),
-          (s) => s === "accepted",
-        ),
-      ).toBe("accepted");
+    for (const e of events) expect(await reach(e.id, "accepted")).toBe("accepted");
     await new Promise((r) => setTimeout(r, 100)); // the failed creation has released its claims
     expect(((await (await request(`/status/${events[0]?.id}`)).json()) as { status: string }).status).toBe(
       "queued",
@@ -179,26 +190,14 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     );
     expect(status.status).toBe("complete");
     expect(await stateOf(event.id)).toBe("retrying");
-    await faults({});
-    await makeDue([event.id]);
-    await reconcile();
-    expect(
-      await until(
-        () => stateOf(event.id),
-        (s) => s === "delivered",
-      ),
-    ).toBe("delivered");
-    expect(await performed(event.id)).toBe(1);
+    await reconciledToDelivered(event.id);
   }, 60_000);
 
   it("finishes a hand-over the workflow could not record, from its instance's output", async () => {
     const event = envelope("email/reset-password", resetPassword);
     await backend.fault({ eventId: event.id, status: 500, count: 4 });
     await dispatch([event]);
-    await until(
-      () => stateOf(event.id),
-      (s) => s === "started",
-    );
+    await reach(event.id, "started");
     await faults({ d1FailRate: 1 });
     await until(
       async () => (await testEnv.EMAIL_WORKFLOW.get(event.id).then((i) => i.status())).status,
@@ -207,61 +206,32 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     );
     await faults({});
     expect(await stateOf(event.id)).toBe("started");
-    await makeDue([event.id]);
-    await reconcile();
-    expect(
-      await until(
-        () => stateOf(event.id),
-        (s) => s === "delivered",
-      ),
-    ).toBe("delivered");
-    expect(await performed(event.id)).toBe(1);
+    await reconciledToDelivered(event.id);
   }, 60_000);
 
   it("replays a dead event whose pointer could not be sent", async () => {
     const event = envelope("email/reset-password", resetPassword);
     await backend.fault({ eventId: event.id, status: 422, count: 1 });
     await dispatch([event]);
-    await until(
-      () => stateOf(event.id),
-      (s) => s === "dead",
-    );
+    await reach(event.id, "dead");
     await faults({ queueSendFailRate: 1 });
     const replay = await request(`/failed-events/${event.id}/replay`, { method: "POST" });
     expect(replay.status).toBe(202);
     expect(await stateOf(event.id)).toBe("retrying");
-    await faults({});
-    await makeDue([event.id]);
-    await reconcile();
-    expect(
-      await until(
-        () => stateOf(event.id),
-        (s) => s === "delivered",
-      ),
-    ).toBe("delivered");
-    expect(await performed(event.id)).toBe(1);
+    await reconciledToDelivered(event.id);
   });
 
   it("keeps a recovery message while D1 fails in the consumer, and delivers it after", async () => {
     const event = envelope("email/reset-password", resetPassword);
     await backend.fault({ eventId: event.id, status: 500, count: 4 });
     await dispatch([event]);
-    await until(
-      () => stateOf(event.id),
-      (s) => s === "retrying",
-    );
+    await reach(event.id, "retrying");
     await faults({ d1FailRate: 1 });
     await new Promise((r) => setTimeout(r, 1500)); // the first delivery (0.6 s) meets D1 down
     const stats = await injected();
     await faults({});
     expect(stats.injected.d1).toBeGreaterThan(0);
-    expect(
-      await until(
-        () => stateOf(event.id),
-        (s) => s === "delivered",
-        30_000,
-      ),
-    ).toBe("delivered");
+    expect(await reach(event.id, "delivered", 30_000)).toBe("delivered");
     expect(await performed(event.id)).toBe(1);
   }, 60_000);
 });
@@ -270,10 +240,7 @@ describe("guarded transitions", () => {
   it("never moves a settled event back: a late hand-over, a late step, a refused discard", async () => {
     const delivered = verification();
     await dispatch([delivered]);
-    await until(
-      () => stateOf(delivered.id),
-      (s) => s === "delivered",
-    );
+    await reach(delivered.id, "delivered");
     const history = async (id: string) =>
       (
         await testEnv.DB.prepare("SELECT count(*) AS n FROM event_history WHERE event_id = ?1")

@@ -141,26 +141,28 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
   }
   const output = (status.output ?? undefined) as JobResult | undefined;
   switch (status.status) {
-    case "complete":
-      if (output?.status === "hand_over_pending") {
-        const outcome = {
-          kind: "retrying",
-          remainingSteps: output.remainingSteps ?? stepsOf(event.name),
-          error: output.error ?? "Hand-over not recorded by the workflow",
-          attempts: 0,
-        } as const;
-        await handOver(env, job, outcome, "reconciler");
-        return true;
-      }
-      // Delivered (its receipt was lost), or handed over (then the row is not `started`).
-      return transition(
-        env.DB,
-        event.id,
-        "deliver",
-        "reconciler",
-        { dueAt: null },
-        history("delivery recorded"),
-      );
+    case "complete": {
+      if (output?.status === "delivered")
+        return transition(
+          env.DB,
+          event.id,
+          "deliver",
+          "reconciler",
+          { dueAt: null },
+          history("delivery recorded"),
+        );
+      // Gave up without a record of it: finish the hand-over from what the instance says.
+      const steps = stepsOf(event.name);
+      const from = output?.failedStep ? Math.max(0, steps.indexOf(output.failedStep)) : 0;
+      const outcome = {
+        kind: "retrying",
+        remainingSteps: output?.remainingSteps ?? steps.slice(from),
+        error: output?.error ?? "Hand-over not recorded by the workflow",
+        attempts: 0,
+      } as const;
+      await handOver(env, job, outcome, "reconciler");
+      return true;
+    }
     case "errored":
     case "terminated": {
       // Which steps ran is unknown: run them all again; the backend deduplicates on the ids.

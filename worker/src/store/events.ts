@@ -180,11 +180,7 @@ export async function transition(
   history: HistoryEntry | null,
   now = Date.now(),
 ): Promise<boolean> {
-  await ensureSchema(db);
-  const [update] = await db.batch<{ id: string }>(
-    transitionStatements(db, [id], name, by, changes, history, now),
-  );
-  return (update?.results.length ?? 0) > 0;
+  return (await transitionMany(db, [id], name, by, changes, history, now)).length > 0;
 }
 
 /** Applies one transition to many events at once; returns the ids it applied to. */
