@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { PLATFORM_FAULTS_PATH, type PlatformFaults } from "../../worker/local/faults/config.ts";
 import type { PlatformFaultsState } from "../../worker/local/faults/control.ts";
+import { transition } from "../../worker/src/store/events.ts";
 import { RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import {
@@ -13,7 +14,6 @@ import {
   settled,
   storeEvent,
   testEnv,
-  uid,
 } from "../worker/helpers.ts";
 
 /**
@@ -236,27 +236,71 @@ describe("handing over and replaying when the queue or D1 fails", () => {
   }, 60_000);
 });
 
-describe("guarded transitions", () => {
-  it("never moves a settled event back: a late hand-over, a late step, a refused discard", async () => {
+describe("guarded transitions and concurrent repairs", () => {
+  const historyCount = async (id: string) =>
+    (
+      await testEnv.DB.prepare("SELECT count(*) AS n FROM event_history WHERE event_id = ?1")
+        .bind(id)
+        .first<{ n: number }>()
+    )?.n;
+
+  it("never moves a settled event back: a late hand-over, a late recovery step, a refused discard", async () => {
     const delivered = verification();
     await dispatch([delivered]);
     await reach(delivered.id, "delivered");
-    const history = async (id: string) =>
-      (
-        await testEnv.DB.prepare("SELECT count(*) AS n FROM event_history WHERE event_id = ?1")
-          .bind(id)
-          .first<{ n: number }>()
-      )?.n;
-    const before = await history(delivered.id);
-    // A re-run hand-over step and a recovery step arriving after delivery change nothing.
     await testEnv.DB.prepare("UPDATE events SET failed_at = 1 WHERE id = ?1").bind(delivered.id).run();
-    const discard = await request(`/failed-events/${delivered.id}`, { method: "DELETE" });
-    expect(discard.status).toBe(409);
+    const before = await historyCount(delivered.id);
+    const entry = { tier: "workflow", step: null, outcome: "retrying", detail: "late" } as const;
+    // A hand-over step re-run after delivery, and a recovery chain's step that lost the race.
+    expect(
+      await transition(testEnv.DB, delivered.id, "handOver", "workflow", { lastError: "late" }, entry),
+    ).toBe(false);
+    expect(
+      await transition(testEnv.DB, delivered.id, "retry", "recovery", { remainingSteps: [] }, entry),
+    ).toBe(false);
+    expect((await request(`/failed-events/${delivered.id}`, { method: "DELETE" })).status).toBe(409);
     expect(await stateOf(delivered.id)).toBe("delivered");
-    expect(await history(delivered.id)).toBe(before);
+    expect(await historyCount(delivered.id)).toBe(before);
   });
-});
 
-it("uses a fresh id per test", () => {
-  expect(uid()).not.toBe(uid());
+  it("re-sends an overdue pointer once when two reconciler runs overlap", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await storeEvent({
+      id: event.id,
+      job: event,
+      state: "retrying",
+      failedAt: Date.now(),
+      remainingSteps: ["email/reset-password"],
+      dueAt: 0,
+    });
+    await Promise.all([reconcile(), reconcile()]);
+    expect(await reach(event.id, "delivered")).toBe("delivered");
+    const resent = await testEnv.DB.prepare(
+      "SELECT count(*) AS n FROM event_history WHERE event_id = ?1 AND outcome = 'pointer re-sent'",
+    )
+      .bind(event.id)
+      .first<{ n: number }>();
+    expect(resent?.n).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await backend.calls(event.id)).length).toBe(1);
+  });
+
+  it("shows an event that could not be created for a day as dead, and its replay runs every step", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    const dayAgo = Date.now() - 25 * 60 * 60 * 1000;
+    await storeEvent({
+      id: event.id,
+      job: event,
+      state: "accepted",
+      at: dayAgo,
+      dueAt: 0,
+      createAttempts: 30,
+    });
+    await reconcile();
+    expect(await stateOf(event.id)).toBe("dead");
+    expect(await backend.calls(event.id)).toHaveLength(0);
+    expect((await request(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(202);
+    expect(await reach(event.id, "delivered")).toBe("delivered");
+    expect(await performed(event.id)).toBe(1);
+  });
 });

@@ -58,6 +58,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log: new Log(LogLevel.WARN),
       // The request.cf placeholder is enough locally; fetching the real one needs the internet.
       cf: false,
+      // Lets the scheduler below trigger the scheduled handler over HTTP (local only).
+      unsafeTriggerHandlers: options.scheduledIntervalMs !== undefined,
       resourcePersistencePath: options.persistTo,
       handleStructuredLogs: ({ message }) => log(message),
       workers: [{ ...localWorkerOptions(options), ...source }],
@@ -68,9 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const revived = await reviveInFlight(miniflare);
     if (revived > 0) log(`revived ${revived} in-flight instances from ${options.persistTo}`);
   }
-  const scheduler = options.scheduledIntervalMs
-    ? schedule(miniflare, options.scheduledIntervalMs, log)
-    : undefined;
+  const scheduler = options.scheduledIntervalMs ? schedule(url, options.scheduledIntervalMs, log) : undefined;
   return {
     url: url.origin,
     miniflare,
@@ -85,13 +85,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-/** Runs the scheduled handler every `intervalMs`, never two at once; `stop` waits for a run under way. */
-function schedule(miniflare: Miniflare, intervalMs: number, log: (line: string) => void) {
+/**
+ * Runs the scheduled handler every `intervalMs`, never two at once; `stop` waits for a run under
+ * way. Over HTTP, not Miniflare's binding proxy: the proxy blocks this thread synchronously
+ * while workerd answers, and workerd may be waiting on this process (the reference backend runs
+ * here), which deadlocks both.
+ */
+function schedule(url: URL, intervalMs: number, log: (line: string) => void) {
   let running: Promise<void> | undefined;
+  const trigger = new URL(
+    `/cdn-cgi/local/scheduled?cron=${encodeURIComponent(RECONCILER.cron)}&format=json`,
+    url,
+  );
   const run = async () => {
     try {
-      const worker = await miniflare.getWorker();
-      const result = await worker.scheduled({ cron: RECONCILER.cron, scheduledTime: new Date() });
+      const response = await fetch(trigger);
+      const result = (await response.json()) as { outcome: string };
       if (result.outcome !== "ok") log(`scheduled run ended ${result.outcome}`);
     } catch (error) {
       log(`scheduled run failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -49,11 +49,18 @@ export async function createInstances(
       const part = take(pending, pacer.rate);
       const fresh: JobParams[] = [];
       for (const job of part) {
-        if (mayExist.has(job.id) && (await exists(binding, job.id))) report.started.push(job.id);
-        else fresh.push(job);
+        const found = mayExist.has(job.id) ? await lookUp(binding, job.id) : "missing";
+        if (found === "exists") report.started.push(job.id);
+        else if (found === "missing") fresh.push(job);
+        else report.released.push(job.id); // Unknown: creating could start it twice.
       }
       if (fresh.length === 0) continue;
       await pacer.take(fresh.length);
+      // The wait for the pace may have outlasted the claim: then it is the reconciler's.
+      if (Date.now() > claimedUntil - 5_000) {
+        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+        break;
+      }
       try {
         const result = await binding.createBatch({
           instances: fresh.map((job) => ({ id: job.id, params: job })),
@@ -82,33 +89,51 @@ export async function createInstances(
       }
     }
   }
-  await settle(env, report, by);
+  await settle(env, jobs, report, by, claimedUntil);
   return report;
 }
 
-async function exists(binding: Workflow, id: string): Promise<boolean> {
+const NOT_FOUND = /not[\s._-]?found/i;
+
+/** Whether an instance exists; "unknown" when the platform could not say. */
+export async function lookUp(binding: Workflow, id: string): Promise<"exists" | "missing" | "unknown"> {
   try {
     await (await binding.get(id)).status();
-    return true;
-  } catch {
-    return false;
+    return "exists";
+  } catch (error) {
+    return error instanceof Error && NOT_FOUND.test(error.message) ? "missing" : "unknown";
   }
 }
 
-/** Records the outcome; if this write fails, the claims expire and the reconciler looks again. */
-async function settle(env: Env, report: CreationReport, by: Extract<Actor, "dispatch" | "reconciler">) {
+/**
+ * Records the outcome; if this write fails, the claims expire and the reconciler looks again. A
+ * started event's first check comes after its delay, if it has one.
+ */
+async function settle(
+  env: Env,
+  jobs: readonly JobParams[],
+  report: CreationReport,
+  by: Extract<Actor, "dispatch" | "reconciler">,
+  claimedUntil: number,
+) {
   const now = Date.now();
+  const started = new Set(report.started);
+  const byCheckTime = Map.groupBy(
+    jobs.filter((job) => started.has(job.id)),
+    (job) => Math.max(now, job.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env),
+  );
   try {
-    await transitionMany(
-      env.DB,
-      report.started,
-      "start",
-      by,
-      { dueAt: now + RECONCILER.instanceCheckAfterMs * delayScale(env) },
-      null,
-      now,
-    );
-    await releaseClaims(env.DB, report.released, now);
+    for (const [dueAt, group] of byCheckTime)
+      await transitionMany(
+        env.DB,
+        group.map((job) => job.id),
+        "start",
+        by,
+        { dueAt },
+        null,
+        now,
+      );
+    await releaseClaims(env.DB, report.released, claimedUntil, now);
   } catch (error) {
     log.warn("creation.settle-failed", { by, error: error instanceof Error ? error.message : "unknown" });
   }

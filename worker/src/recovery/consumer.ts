@@ -60,10 +60,24 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     const outcome = await callBackend(env, job, step);
     log.info("recovery.call", { ...fields, step, outcome: outcome.kind });
     if (outcome.kind === "done") {
+      const before = [...steps];
       steps.shift();
       const history = { tier: "queue", step, outcome: "done", detail: null } as const;
-      // A step performed by a chain that is no longer the event's (settled meanwhile): stop.
-      if (!(await transition(env.DB, job.id, "retry", "recovery", { remainingSteps: steps }, history)))
+      // Only from the progress this chain read: a chain that is no longer the event's (settled,
+      // or another chain got further) stops instead of putting progress back.
+      const guard = { remainingSteps: before };
+      if (
+        !(await transition(
+          env.DB,
+          job.id,
+          "retry",
+          "recovery",
+          { remainingSteps: steps },
+          history,
+          Date.now(),
+          guard,
+        ))
+      )
         return message.ack();
       continue;
     }

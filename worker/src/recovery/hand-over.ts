@@ -42,7 +42,9 @@ export async function handOver(
     return;
   }
   const moved = await transition(env.DB, job.id, "handOver", by, changes, history, now);
-  if (!moved && (await loadEvent(env.DB, job.id))?.state !== "retrying") return;
+  // The workflow's own re-run step sends again (its first send may have failed); the reconciler
+  // sends only for the hand-over it made, so a second run cannot start a second chain.
+  if (!moved && (by === "reconciler" || (await loadEvent(env.DB, job.id))?.state !== "retrying")) return;
   await env.RECOVERY_QUEUE.send({ eventId: job.id }, { delaySeconds });
 }
 

@@ -1,10 +1,10 @@
 import { bounded } from "../backend/outcome.ts";
-import { createInstances } from "../dispatch/creation.ts";
+import { createInstances, lookUp } from "../dispatch/creation.ts";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
 import { fromClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { claimOverdue } from "../store/claims.ts";
+import { claimChecks, claimOverdue } from "../store/claims.ts";
 import { type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
 import { ensureSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
@@ -12,8 +12,9 @@ import type { JobResult } from "../workflows/job-workflow.ts";
 import { delayScale } from "./delay.ts";
 import { deliveryDue, handOver } from "./hand-over.ts";
 
-/** Creation attempts after which an event that cannot be created is shown dead, not retried. */
+/** Creation attempts, and time, after which an event that cannot be created is shown dead. */
 const MAX_CREATE_ATTEMPTS = 20;
+const ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export interface ReconcileReport {
   created: number;
@@ -57,21 +58,25 @@ async function step(name: string, work: () => Promise<void>) {
 
 async function createOverdue(env: Env, now: number, report: ReconcileReport) {
   const claimed = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
-  const abandon = claimed.filter((c) => c.createAttempts > MAX_CREATE_ATTEMPTS).map((c) => c.job.id);
-  if (abandon.length > 0) {
-    const error = `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts`;
-    report.abandoned += (
-      await transitionMany(
-        env.DB,
-        abandon,
-        "abandon",
-        "reconciler",
-        { lastError: error, failed: true, dueAt: null },
-        { tier: "reconciler", step: null, outcome: "dead", detail: error },
-      )
-    ).length;
+  // Transient trouble is never terminal: only an event that could not be created for a day, over
+  // many attempts, and has no instance, is shown dead (replayable from its first step).
+  const stale = (c: (typeof claimed)[number]) =>
+    c.createAttempts > MAX_CREATE_ATTEMPTS && c.createdAt < now - ABANDON_AFTER_MS;
+  for (const { job } of claimed.filter(stale)) {
+    const binding = env[WORKFLOWS[CATALOG[job.name].workflow].binding];
+    if ((await lookUp(binding, job.id)) !== "missing") continue; // created meanwhile, or unknown
+    const error = `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts over a day`;
+    const abandoned = await transition(
+      env.DB,
+      job.id,
+      "abandon",
+      "reconciler",
+      { remainingSteps: stepsOf(job.name), lastError: error, failed: true, dueAt: null },
+      { tier: "reconciler", step: null, outcome: "dead", detail: error },
+    );
+    if (abandoned) report.abandoned += 1;
   }
-  const jobs = claimed.filter((c) => c.createAttempts <= MAX_CREATE_ATTEMPTS);
+  const jobs = claimed.filter((c) => !stale(c));
   if (jobs.length === 0) return;
   const created = await createInstances(
     env,
@@ -93,7 +98,8 @@ async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
     .bind(now, RECONCILER.maxPointersPerRun)
     .all<{ id: string }>();
   if (results.length === 0) return;
-  // Claim first (moves due_at on), so a concurrent run does not send the same pointers.
+  // Claim first (moves due_at on, only where still due), so a concurrent run, or a consumer
+  // that has just moved it, is not sent the same pointer again.
   const ids = await transitionMany(
     env.DB,
     results.map((r) => r.id),
@@ -102,6 +108,7 @@ async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
     { dueAt: deliveryDue(env, now, 0) },
     { tier: "reconciler", step: null, outcome: "pointer re-sent", detail: null },
     now,
+    { dueBy: now },
   );
   for (let i = 0; i < ids.length; i += 100) {
     await env.RECOVERY_QUEUE.sendBatch(ids.slice(i, i + 100).map((eventId) => ({ body: { eventId } })));
@@ -110,10 +117,14 @@ async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
 }
 
 async function checkInstances(env: Env, now: number, report: ReconcileReport) {
+  // Claimed first: the check moves on, and a concurrent run does not repair the same events.
+  const next = now + RECONCILER.instanceCheckAfterMs * delayScale(env);
+  const ids = await claimChecks(env.DB, now, next, RECONCILER.maxInstanceChecksPerRun);
+  if (ids.length === 0) return;
   const { results } = await env.DB.prepare(
-    "SELECT * FROM events WHERE state = 'started' AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
+    "SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))",
   )
-    .bind(now, RECONCILER.maxInstanceChecksPerRun)
+    .bind(JSON.stringify(ids))
     .all();
   for (const event of results.map(toEvent)) {
     report.instancesChecked += 1;
@@ -177,11 +188,14 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
       return true;
     }
     default: {
-      // Still running, sleeping or queued: look again later (after its delay, if it has one).
-      const next = Math.max(now, event.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env);
-      await env.DB.prepare(`UPDATE events SET due_at = ?2 WHERE id = ?1 AND ${fromClause("recreate")}`)
-        .bind(event.id, next)
-        .run();
+      // Still running, sleeping or queued: the claim moved the check on; a delayed one waits
+      // until after its delay.
+      if (event.runAt !== null && event.runAt > now) {
+        const next = event.runAt + RECONCILER.instanceCheckAfterMs * delayScale(env);
+        await env.DB.prepare(`UPDATE events SET due_at = ?2 WHERE id = ?1 AND ${fromClause("recreate")}`)
+          .bind(event.id, next)
+          .run();
+      }
       return false;
     }
   }

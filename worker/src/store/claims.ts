@@ -13,7 +13,7 @@ export async function claimOverdue(
   now: number,
   claimMs: number,
   limit: number,
-): Promise<{ job: JobParams; createAttempts: number }[]> {
+): Promise<{ job: JobParams; createAttempts: number; createdAt: number }[]> {
   await ensureSchema(db);
   const { results } = await db
     .prepare(
@@ -26,17 +26,49 @@ export async function claimOverdue(
     .all();
   return results.flatMap((row) => {
     const event = toEvent(row);
-    return event.job ? [{ job: event.job, createAttempts: event.createAttempts }] : [];
+    return event.job
+      ? [{ job: event.job, createAttempts: event.createAttempts, createdAt: event.createdAt }]
+      : [];
   });
 }
 
-/** Ends claims early, so the next reconciler run takes these events at once. */
-export async function releaseClaims(db: D1Database, ids: readonly string[], now: number): Promise<void> {
+/**
+ * Ends this creator's claims early, so the next reconciler run takes these events at once. The
+ * claim's end is the ownership token: a row another creator has claimed since is left alone.
+ */
+export async function releaseClaims(
+  db: D1Database,
+  ids: readonly string[],
+  claimedUntil: number,
+  now: number,
+): Promise<void> {
   if (ids.length === 0) return;
   await db
     .prepare(
-      `UPDATE events SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause("start")}`,
+      `UPDATE events SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause("start")} AND due_at = ?3`,
     )
-    .bind(JSON.stringify(ids), now)
+    .bind(JSON.stringify(ids), now, claimedUntil)
     .run();
+}
+
+/**
+ * Claims started events whose check is due (moving the check on), so two reconciler runs never
+ * check and repair the same event at once; returns the ids this run owns.
+ */
+export async function claimChecks(
+  db: D1Database,
+  now: number,
+  next: number,
+  limit: number,
+): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE events SET due_at = ?2
+       WHERE id IN (SELECT id FROM events WHERE state = 'started' AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
+         AND ${fromClause("recreate")} AND due_at <= ?1
+       RETURNING id`,
+    )
+    .bind(now, next, limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }

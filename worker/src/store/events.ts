@@ -111,6 +111,14 @@ export interface Changes {
   createAttempt?: boolean;
 }
 
+/** Extra conditions beyond the state: a claim on what is due, or a compare-and-set on progress. */
+export interface Guard {
+  /** Only rows due by then: two reconciler runs never both act on one row. */
+  dueBy?: number;
+  /** Only if the steps still to run are these: a slower chain cannot put progress back. */
+  remainingSteps?: readonly string[];
+}
+
 export interface HistoryEntry {
   tier: Tier;
   step: string | null;
@@ -131,6 +139,7 @@ export function transitionStatements(
   changes: Changes,
   history: HistoryEntry | null,
   now: number,
+  guard: Guard = {},
 ): D1PreparedStatement[] {
   const { to } = allowed(name, by);
   const update = db
@@ -144,6 +153,7 @@ export function transitionStatements(
          due_at = CASE WHEN ?9 = 1 THEN ?10 ELSE due_at END,
          create_attempts = create_attempts + ?11
        WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause(name)}
+         AND (?12 IS NULL OR due_at <= ?12) AND (?13 IS NULL OR remaining_steps = ?13)
        RETURNING id`,
     )
     .bind(
@@ -158,6 +168,8 @@ export function transitionStatements(
       changes.dueAt === undefined ? 0 : 1,
       changes.dueAt ?? null,
       changes.createAttempt ? 1 : 0,
+      guard.dueBy ?? null,
+      guard.remainingSteps === undefined ? null : JSON.stringify(guard.remainingSteps),
     );
   if (history === null) return [update];
   const record = db
@@ -179,8 +191,9 @@ export async function transition(
   changes: Changes,
   history: HistoryEntry | null,
   now = Date.now(),
+  guard: Guard = {},
 ): Promise<boolean> {
-  return (await transitionMany(db, [id], name, by, changes, history, now)).length > 0;
+  return (await transitionMany(db, [id], name, by, changes, history, now, guard)).length > 0;
 }
 
 /** Applies one transition to many events at once; returns the ids it applied to. */
@@ -192,11 +205,12 @@ export async function transitionMany(
   changes: Changes,
   history: HistoryEntry | null,
   now = Date.now(),
+  guard: Guard = {},
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   await ensureSchema(db);
   const [update] = await db.batch<{ id: string }>(
-    transitionStatements(db, ids, name, by, changes, history, now),
+    transitionStatements(db, ids, name, by, changes, history, now, guard),
   );
   return (update?.results ?? []).map((r) => r.id);
 }
