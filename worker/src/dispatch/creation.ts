@@ -34,7 +34,17 @@ export async function createInstances(
   env: Env,
   jobs: readonly JobParams[],
   by: Extract<Actor, "dispatch" | "reconciler">,
-  { claimedUntil, mayExist = new Set<string>() }: { claimedUntil: number; mayExist?: ReadonlySet<string> },
+  {
+    claimedUntil,
+    claims,
+    mayExist = new Set<string>(),
+  }: {
+    /** When the earliest claim among these jobs ends. */
+    claimedUntil: number;
+    /** Each job's own claim end, when they differ (jobs from several requests); else claimedUntil. */
+    claims?: ReadonlyMap<string, number>;
+    mayExist?: ReadonlySet<string>;
+  },
 ): Promise<CreationReport> {
   const report: CreationReport = { started: [], released: [], rateLimited: false };
   for (const { kind, jobs: group } of route(jobs)) {
@@ -89,7 +99,7 @@ export async function createInstances(
       }
     }
   }
-  await settle(env, jobs, report, by, claimedUntil);
+  await settle(env, jobs, report, by, (id) => claims?.get(id) ?? claimedUntil);
   return report;
 }
 
@@ -114,7 +124,7 @@ async function settle(
   jobs: readonly JobParams[],
   report: CreationReport,
   by: Extract<Actor, "dispatch" | "reconciler">,
-  claimedUntil: number,
+  claimOf: (id: string) => number,
 ) {
   const now = Date.now();
   const started = new Set(report.started);
@@ -133,7 +143,8 @@ async function settle(
         null,
         now,
       );
-    await releaseClaims(env.DB, report.released, claimedUntil, now);
+    for (const [claim, ids] of Map.groupBy(report.released, claimOf))
+      await releaseClaims(env.DB, ids, claim, now);
   } catch (error) {
     log.warn("creation.settle-failed", { by, error: error instanceof Error ? error.message : "unknown" });
   }

@@ -38,11 +38,11 @@ app.get("/status/:id", requireBearer, async (c) => {
   if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
   const event = await loadEvent(c.env.DB, id);
   if (event === undefined || !isEventName(event.name)) throw new HttpError(404, "Unknown event id");
-  // Accepted and not created yet: the worker will create it; to a producer it is queued.
+  // Accepted: created already (a dispatch does not record `start`), or not yet, and then, to a
+  // producer, queued: the worker will create it.
   const status =
-    event.state === "accepted"
-      ? { id, name: event.name, status: "queued" as const }
-      : await instanceStatus(c.env, id, event.name);
+    (await instanceStatus(c.env, id, event.name)) ??
+    (event.state === "accepted" ? { id, name: event.name, status: "queued" as const } : undefined);
   if (status === undefined) throw new HttpError(404, "Unknown event id");
   // An instance that handed its event to the recovery tier is `complete`; say what became of it.
   const recovery = event.failedAt !== null && {

@@ -32,8 +32,11 @@ export interface Transition {
 const RUNNING: readonly State[] = ["accepted", "started"];
 
 export const TRANSITIONS = {
-  /** The instance exists: created now, or found existing by a later attempt. */
-  start: { from: ["accepted"], to: "started", by: ["dispatch", "reconciler"] },
+  /**
+   * The instance exists and is still running when the reconciler looks: created by it, or found
+   * by it. A dispatch does not spend a write on this; most events go from accepted to delivered.
+   */
+  start: { from: ["accepted"], to: "started", by: ["reconciler"] },
   /** Creation kept failing for the item itself: visible as dead instead of retried for ever. */
   abandon: { from: ["accepted"], to: "dead", by: ["reconciler"] },
   /** The instance vanished without finishing: create it again. */

@@ -53,7 +53,8 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     for (const [index, name] of steps.entries()) {
       let result: StepResult;
       try {
-        result = await step.do(name, stepConfig(this.env), (ctx) => this.call(job, name, ctx.attempt));
+        const last = index === steps.length - 1;
+        result = await step.do(name, stepConfig(this.env), (ctx) => this.call(job, name, ctx.attempt, last));
       } catch (error) {
         const reason = bounded(
           (error instanceof Error ? error.message : String(error)).replace(RETRY_AFTER, ""),
@@ -97,17 +98,10 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       }
       done.push({ step: name, status: result.status });
     }
-    // The delivery receipt, last and non-fatal: if it cannot be written, the reconciler finds a
-    // complete instance and writes it.
-    await step
-      .do("record delivered", recordStep(this.env), () =>
-        transition(this.env.DB, job.id, "deliver", "workflow", { dueAt: null }, null),
-      )
-      .catch(() => {});
     return { status: "delivered", steps: done };
   }
 
-  private async call(job: JobParams, name: string, attempt: number): Promise<StepResult> {
+  private async call(job: JobParams, name: string, attempt: number, last: boolean): Promise<StepResult> {
     const outcome = await callBackend(this.env, job, name);
     log.info("backend.call", {
       eventId: job.id,
@@ -116,7 +110,15 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       attempt,
       outcome: outcome.kind,
     });
-    if (outcome.kind === "done") return { ok: true, status: outcome.status };
+    if (outcome.kind === "done") {
+      // The delivery receipt, inside the last step (no extra step per event) and non-fatal: if it
+      // cannot be written, the reconciler finds the complete instance and writes it.
+      if (last)
+        await transition(this.env.DB, job.id, "deliver", "workflow", { dueAt: null }, null).catch(
+          () => false,
+        );
+      return { ok: true, status: outcome.status };
+    }
     if (outcome.kind === "dead") return { ok: false, reason: outcome.reason };
     throw new Error(retryMessage(name, outcome.reason, outcome.afterMs));
   }
