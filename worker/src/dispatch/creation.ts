@@ -11,6 +11,11 @@ import { Pacer } from "./pacer.ts";
 
 /** Cloudflare reports an id that already exists with this code: the receipt vouches it is ours. */
 const ALREADY_EXISTS = 10405;
+/**
+ * A createBatch call starts only with half its claim still ahead: the local engine can take
+ * seconds per call, and one still running when the claim ends could race the reconciler's.
+ */
+const CLAIM_MARGIN_MS = CREATION.claimMs / 2;
 const RATE_LIMITED = /\b429\b|too many requests|rate limit/i;
 
 /** Every creation in this isolate goes through one pacer, under the platform's rate. */
@@ -52,7 +57,7 @@ export async function createInstances(
     const pending = [...group];
     while (pending.length > 0) {
       // A claim past its end belongs to the reconciler: stop before two creators race.
-      if (report.rateLimited || Date.now() > claimedUntil - 5_000) {
+      if (report.rateLimited || Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
         report.released.push(...pending.splice(0).map((j) => j.id));
         break;
       }
@@ -67,7 +72,7 @@ export async function createInstances(
       if (fresh.length === 0) continue;
       await pacer.take(fresh.length);
       // The wait for the pace may have outlasted the claim: then it is the reconciler's.
-      if (Date.now() > claimedUntil - 5_000) {
+      if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
         report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
         break;
       }
@@ -133,6 +138,11 @@ async function settle(
     (job) => Math.max(now, job.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env),
   );
   try {
+    for (const [claim, ids] of Map.groupBy(report.released, claimOf))
+      await releaseClaims(env.DB, ids, claim, now);
+    // A dispatch request does not spend a write on `start`: most events are delivered (straight
+    // from `accepted`) before its claim ends, and the reconciler finds any still running then.
+    if (by !== "reconciler") return;
     for (const [dueAt, group] of byCheckTime)
       await transitionMany(
         env.DB,
@@ -143,8 +153,6 @@ async function settle(
         null,
         now,
       );
-    for (const [claim, ids] of Map.groupBy(report.released, claimOf))
-      await releaseClaims(env.DB, ids, claim, now);
   } catch (error) {
     log.warn("creation.settle-failed", { by, error: error instanceof Error ? error.message : "unknown" });
   }

@@ -62,9 +62,14 @@ async function createOverdue(env: Env, now: number, report: ReconcileReport) {
   // many attempts, and has no instance, is shown dead (replayable from its first step).
   const stale = (c: (typeof claimed)[number]) =>
     c.createAttempts > MAX_CREATE_ATTEMPTS && c.createdAt < now - ABANDON_AFTER_MS;
+  const keep = new Set<string>();
   for (const { job } of claimed.filter(stale)) {
     const binding = env[WORKFLOWS[CATALOG[job.name].workflow].binding];
-    if ((await lookUp(binding, job.id)) !== "missing") continue; // created meanwhile, or unknown
+    // Created meanwhile, or the platform cannot say: treat as any other claimed event.
+    if ((await lookUp(binding, job.id)) !== "missing") {
+      keep.add(job.id);
+      continue;
+    }
     const error = `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts over a day`;
     const abandoned = await transition(
       env.DB,
@@ -76,7 +81,7 @@ async function createOverdue(env: Env, now: number, report: ReconcileReport) {
     );
     if (abandoned) report.abandoned += 1;
   }
-  const jobs = claimed.filter((c) => !stale(c));
+  const jobs = claimed.filter((c) => !stale(c) || keep.has(c.job.id));
   if (jobs.length === 0) return;
   const created = await createInstances(
     env,
