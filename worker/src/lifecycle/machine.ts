@@ -14,9 +14,6 @@
 export const STATES = ["accepted", "started", "retrying", "delivered", "dead", "discarded"] as const;
 export type State = (typeof STATES)[number];
 
-/** States that no longer change by themselves: only an operator moves a dead event on. */
-export const TERMINAL: readonly State[] = ["delivered", "dead", "discarded"];
-
 export type Actor = "dispatch" | "reconciler" | "workflow" | "recovery" | "dead-letter" | "operator";
 
 export interface Transition {
