@@ -346,6 +346,30 @@ describe("retention", () => {
     expect(history?.n).toBe(0);
   });
 
+  it("sweeps in bounded chunks until nothing old is left", async () => {
+    const prefix = uid("bulk");
+    const old = Date.now() - 8 * 86_400_000;
+    await request("/status/schema-probe");
+    // 1,250 settled rows: more than two of the sweep's 500-row chunks.
+    await testEnv.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1250)
+       INSERT INTO events (id, name, digest, trace_id, job, state, created_at, updated_at)
+       SELECT ?1 || '_' || i, 'email/verification', 'd', 't', '{}', 'delivered', ?2, ?2 FROM n`,
+    )
+      .bind(prefix, old)
+      .run();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: RETENTION.cron }),
+      testEnv,
+    );
+    const left = await testEnv.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE id LIKE ?1 AND job IS NOT NULL",
+    )
+      .bind(`${prefix}_%`)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
   it("recognises a re-send of a compacted event instead of running it again", async () => {
     const event = envelope("email/verification", { email: "a@b.c", otpCode: "1" });
     await dispatch([event]);

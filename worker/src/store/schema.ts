@@ -33,6 +33,8 @@ const STATEMENTS = [
   "CREATE INDEX IF NOT EXISTS events_due ON events (state, due_at)",
   "CREATE INDEX IF NOT EXISTS events_failed ON events (failed_at, id) WHERE failed_at IS NOT NULL",
   "CREATE INDEX IF NOT EXISTS events_updated ON events (state, updated_at)",
+  // The retention sweep's scan: settled rows not yet compacted, without walking the tombstones.
+  "CREATE INDEX IF NOT EXISTS events_live ON events (state, updated_at) WHERE job IS NOT NULL",
   `CREATE TABLE IF NOT EXISTS event_history (
     event_id TEXT NOT NULL,
     at INTEGER NOT NULL,
