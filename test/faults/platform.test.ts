@@ -189,13 +189,17 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     await faults({ queueSendFailRate: 1 });
     await dispatch([event]);
     // The workflow gives up, records `retrying`, and cannot send the pointer for its whole budget.
-    const status = await until(
-      async () => (await (await request(`/status/${event.id}`)).json()) as { status: string },
-      (s) => s.status === "complete",
+    const instance = await until(
+      async () => (await testEnv.EMAIL_WORKFLOW.get(event.id).then((i) => i.status())).status,
+      (s) => s === "complete",
       30_000,
     );
-    expect(status.status).toBe("complete");
+    expect(instance).toBe("complete");
     expect(await stateOf(event.id)).toBe("retrying");
+    // To its producer the event is waiting for a retry, not complete.
+    expect(((await (await request(`/status/${event.id}`)).json()) as { status: string }).status).toBe(
+      "waiting",
+    );
     await reconciledToDelivered(event.id);
   }, 60_000);
 

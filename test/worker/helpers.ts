@@ -84,10 +84,12 @@ export interface Status {
   name: string;
   status: string;
   output?: unknown;
-  error?: string;
+  error?: { name: string; message: string };
+  recovery?: { status: string; failedStep: string | null; lastError: string; attempts: number };
 }
 
-const TERMINAL = new Set(["complete", "errored", "terminated"]);
+/** Statuses that end a wait: a settled event, or an instance that stopped without a recorded ending. */
+const TERMINAL = new Set(["complete", "errored", "terminated", "dead", "cancelled"]);
 
 /** Polls `/status/:id` until the instance finishes. */
 export async function settled(id: string, timeoutMs = 20_000): Promise<Status> {
@@ -137,4 +139,16 @@ export async function storeEvent(row: {
       at,
     )
     .run();
+}
+
+/** Polls `/status/:id` until it says `status`. */
+export async function statusIs(id: string, status: string, timeoutMs = 20_000): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request(`/status/${id}`);
+    const body = response.status === 200 ? ((await response.json()) as Status) : undefined;
+    if (body?.status === status) return body;
+    if (Date.now() > deadline) throw new Error(`${id} is ${body?.status ?? "unknown"}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

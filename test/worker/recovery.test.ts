@@ -93,11 +93,11 @@ describe("recovery queue", () => {
     ]);
   });
 
-  it("records a permanent failure in the workflow as dead, and the instance errored", async () => {
+  it("records a permanent failure in the workflow as dead, and reports it dead", async () => {
     const event = envelope("payment/process-payout", payout);
     await backend.fault({ eventId: event.id, path: "payment/notify-payout-status", status: 422 });
     await dispatch([event]);
-    expect((await settled(event.id)).status).toBe("errored");
+    expect((await settled(event.id)).status).toBe("dead");
     const record = await until(event.id, "dead");
     expect(record).toMatchObject({ failedStep: "payment/notify-payout-status", replayable: true });
     expect(record.lastError).toMatch(/failed permanently: HTTP 422/);

@@ -6,7 +6,9 @@ import type { Env } from "../../worker/src/env.ts";
 import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
+import { producerStatus } from "../../worker/src/lifecycle/status.ts";
 import { ConfigError, numberVar } from "../../worker/src/settings.ts";
+import type { StoredEvent } from "../../worker/src/store/events.ts";
 import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
 import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
 import { testEnv } from "./helpers.ts";
@@ -110,5 +112,29 @@ describe("numeric vars", () => {
   });
   it.each([["abc"], ["0"], ["-5"], ["1.5"], ["200000"], [""]])("refuses BACKEND_TIMEOUT_MS=%j", (value) => {
     expect(() => numberVar(env({ BACKEND_TIMEOUT_MS: value }), "BACKEND_TIMEOUT_MS")).toThrow(ConfigError);
+  });
+});
+
+describe("producer status", () => {
+  const event = (state: StoredEvent["state"], runAt: number | null = null) =>
+    ({ state, runAt, lastError: "last" }) as StoredEvent;
+  const instance = (status: InstanceStatus["status"]) => ({ status }) as InstanceStatus;
+  const now = 1_000;
+
+  it("maps every lifecycle state, never complete unless delivered", () => {
+    expect(producerStatus(event("delivered"), instance("complete"), now).status).toBe("complete");
+    expect(producerStatus(event("dead"), instance("errored"), now)).toEqual({
+      status: "dead",
+      error: { name: "DeadEvent", message: "last" },
+    });
+    expect(producerStatus(event("retrying"), instance("complete"), now).status).toBe("waiting");
+    expect(producerStatus(event("discarded"), undefined, now).status).toBe("cancelled");
+    expect(producerStatus(event("accepted"), undefined, now).status).toBe("queued");
+    expect(producerStatus(event("accepted", now + 60_000), undefined, now).status).toBe("scheduled");
+    expect(producerStatus(event("started", now + 60_000), instance("waiting"), now).status).toBe("scheduled");
+    expect(producerStatus(event("started"), instance("running"), now).status).toBe("running");
+    // The instance finished but its ending is not recorded yet: still running, not complete.
+    expect(producerStatus(event("started"), instance("complete"), now).status).toBe("running");
+    expect(producerStatus(event("accepted"), instance("errored"), now).status).toBe("errored");
   });
 });

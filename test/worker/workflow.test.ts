@@ -10,6 +10,7 @@ import {
   request,
   resetPassword,
   settled,
+  statusIs,
   testEnv,
   uid,
 } from "./helpers.ts";
@@ -79,17 +80,22 @@ describe("step retries", () => {
   it("hands over to the recovery queue after 4 attempts (limit 3), reporting it honestly", async () => {
     const event = envelope("email/reset-password", resetPassword);
     await backend.fault({ eventId: event.id, status: 502, count: 4 });
+    await backend.fault({ eventId: event.id, status: 502, count: 1, latencyMs: 3000 }); // hold the recovery attempt
     await dispatch([event]);
-    const status = await settled(event.id);
-    expect(status.status).toBe("complete");
+    // Never `complete` while a step is still owed: waiting for its recovery attempt.
+    const status = await statusIs(event.id, "waiting");
     expect(status.output).toEqual({
       status: "queued_for_retry",
       steps: [],
       failedStep: "email/reset-password",
     });
-    expect(status).toMatchObject({ recovery: { status: "retrying", failedStep: "email/reset-password" } });
-    expect((status as { recovery?: { lastError: string } }).recovery?.lastError).toMatch(/failed: HTTP 502/);
+    expect(status.recovery).toMatchObject({ status: "retrying", failedStep: "email/reset-password" });
+    expect(status.error).toEqual({
+      name: "RetryingEvent",
+      message: expect.stringMatching(/failed: HTTP 502/),
+    });
     expect((await backend.calls(event.id)).slice(0, 4).map((c) => c.status)).toEqual([502, 502, 502, 502]);
+    expect((await settled(event.id)).status).toBe("complete");
   });
 
   it.each([404, 409, 422])("stops after one call on a permanent %i", async (code) => {
@@ -97,8 +103,11 @@ describe("step retries", () => {
     await backend.fault({ eventId: event.id, status: code });
     await dispatch([event]);
     const status = await settled(event.id);
-    expect(status.status).toBe("errored");
-    expect(status.error).toMatch(new RegExp(`failed permanently: HTTP ${code}`));
+    expect(status.status).toBe("dead");
+    expect(status.error).toEqual({
+      name: "DeadEvent",
+      message: expect.stringMatching(new RegExp(`failed permanently: HTTP ${code}`)),
+    });
     expect(await backend.calls(event.id)).toHaveLength(1);
   });
 

@@ -3,6 +3,7 @@ import * as z from "zod";
 import { dispatch, StoreUnavailableError } from "../dispatch/dispatch.ts";
 import { isEventName } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
+import { producerStatus } from "../lifecycle/status.ts";
 import { log } from "../log.ts";
 import { ConfigError, numberVar } from "../settings.ts";
 import { loadEvent } from "../store/events.ts";
@@ -38,20 +39,25 @@ app.get("/status/:id", requireBearer, async (c) => {
   if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
   const event = await loadEvent(c.env.DB, id);
   if (event === undefined || !isEventName(event.name)) throw new HttpError(404, "Unknown event id");
-  // Accepted: created already (a dispatch does not record `start`), or not yet, and then, to a
-  // producer, queued: the worker will create it.
-  const status =
-    (await instanceStatus(c.env, id, event.name)) ??
-    (event.state === "accepted" ? { id, name: event.name, status: "queued" as const } : undefined);
-  if (status === undefined) throw new HttpError(404, "Unknown event id");
-  // An instance that handed its event to the recovery tier is `complete`; say what became of it.
+  // The instance's status counts only while the event runs in it (its ending is the event's
+  // state); its output, the steps' answers, is reported whenever there is one.
+  const instance = await instanceStatus(c.env, id, event.name);
+  const { status, error } = producerStatus(event, instance, Date.now());
+  const output = instance?.output ?? undefined;
   const recovery = event.failedAt !== null && {
     status: event.state,
     failedStep: event.remainingSteps[0] ?? null,
     lastError: event.lastError,
     attempts: event.attempts,
   };
-  return c.json(recovery ? { ...status, recovery } : status);
+  return c.json({
+    id,
+    name: event.name,
+    status,
+    ...(output === undefined ? {} : { output }),
+    ...(error ? { error } : {}),
+    ...(recovery ? { recovery } : {}),
+  });
 });
 
 app.use("/failed-events", requireBearer);

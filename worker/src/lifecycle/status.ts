@@ -1,0 +1,70 @@
+import type { StoredEvent } from "../store/events.ts";
+
+/**
+ * What `/status` says of an event: its lifecycle state first, in the producers' vocabulary (SDK
+ * 0.1.5's `WorkflowStatus`), and the instance's own status only while the event is running in
+ * it. `complete` means every step was performed: an event handed to the recovery tier is
+ * `waiting` (for its next attempt) until it is delivered or dead, never `complete`.
+ */
+export const PRODUCER_STATUSES = [
+  "queued",
+  "scheduled",
+  "running",
+  "waiting",
+  "waitingForPause",
+  "paused",
+  "complete",
+  "errored",
+  "dead",
+  "cancelled",
+  "terminated",
+  "unknown",
+] as const;
+export type ProducerStatus = (typeof PRODUCER_STATUSES)[number];
+
+export interface ProducerError {
+  name: string;
+  message: string;
+}
+
+export function producerStatus(
+  event: StoredEvent,
+  instance: InstanceStatus | undefined,
+  now: number,
+): { status: ProducerStatus; error?: ProducerError } {
+  const delayed = event.runAt !== null && event.runAt > now;
+  switch (event.state) {
+    case "delivered":
+      return { status: "complete" };
+    case "dead":
+      return { status: "dead", error: { name: "DeadEvent", message: event.lastError } };
+    case "discarded":
+      return { status: "cancelled", error: { name: "Discarded", message: "Discarded by an operator" } };
+    case "retrying":
+      return { status: "waiting", error: { name: "RetryingEvent", message: event.lastError } };
+    case "accepted":
+    case "started": {
+      if (instance === undefined) return { status: delayed ? "scheduled" : "queued" };
+      switch (instance.status) {
+        case "queued":
+        case "running":
+        case "paused":
+        case "waitingForPause":
+          return { status: instance.status };
+        case "waiting":
+          return { status: delayed ? "scheduled" : "waiting" };
+        // Finished in the instance, its ending not recorded yet (the reconciler records it).
+        case "complete":
+          return { status: "running" };
+        case "errored":
+        case "terminated":
+          return {
+            status: instance.status,
+            error: { name: instance.error?.name ?? "Error", message: instance.error?.message ?? "" },
+          };
+        default:
+          return { status: "unknown" };
+      }
+    }
+  }
+}
