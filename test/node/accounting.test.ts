@@ -8,6 +8,7 @@ const call = (eventId: string, path: string, status: number, key = `${eventId}:$
   traceId: "t",
   idempotencyKey: key,
   tenantId: null,
+  body: "{}",
   authorized: true,
   signature: null,
   status,

@@ -42,6 +42,20 @@ describe("backend callback", () => {
     expect(call?.traceId).toBe(event.id);
   });
 
+  it("forwards the payload exactly as the producer sent it", async () => {
+    const payload = {
+      ...resetPassword,
+      userName: "  Ann  ",
+      tenantName: " متجر الأمل ",
+      extra: { kept: true },
+    };
+    const event = envelope("email/reset-password", payload);
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    const [call] = await backend.calls(event.id);
+    expect(JSON.parse(call?.body ?? "null")).toEqual(payload);
+  });
+
   it("runs the payout's three steps in order, each with its own key", async () => {
     const event = envelope("payment/process-payout", payout);
     await dispatch([event]);

@@ -6,6 +6,8 @@ export interface Call {
   traceId: string;
   idempotencyKey: string;
   tenantId: string | null;
+  /** The request body as received. */
+  body: string;
   authorized: boolean;
   /** The signature check's verdict when the backend verifies signatures, else null. */
   signature: "ok" | "missing" | "malformed" | "expired" | "mismatch" | "replayed" | null;

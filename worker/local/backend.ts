@@ -71,6 +71,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       traceId: header("x-trace-id"),
       idempotencyKey: header("idempotency-key"),
       tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
+      body,
       authorized: authorized(req),
       signature: null,
       status: 0,

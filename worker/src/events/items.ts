@@ -96,7 +96,9 @@ export function parseItem(item: unknown, now: number): ItemResult {
     job: {
       id: event.id,
       name: event.name,
-      payload: payload.data,
+      // Validated, then forwarded exactly as the producer sent it: the schema's output (trimmed
+      // strings, say) is for checking, not for rewriting what the backend receives.
+      payload: event.body as Record<string, unknown>,
       traceId: event.traceId,
       idempotencyKey: event.idempotencyKey,
       createdAt: event.createdAt ?? new Date(now).toISOString(),
