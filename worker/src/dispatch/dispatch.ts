@@ -7,7 +7,7 @@ import { createInstances } from "./creation.ts";
 
 export interface DispatchResult {
   ids: string[];
-  instances: { id: string; name: string; status: "queued" | "scheduled" }[];
+  instances: { id: string; name: string; status: "queued" | "scheduled" | "cancelled" }[];
   errors?: { id: string; error: string }[];
 }
 
@@ -52,8 +52,11 @@ export async function dispatch(
     }
     if (outcome?.kind === "new") fresh.push(job);
     const scheduled = outcome?.kind === "duplicate" ? outcome.scheduled : job.runAt !== undefined;
+    // A re-send of a cancelled event starts nothing and says so.
+    const status =
+      outcome?.kind === "duplicate" && outcome.cancelled ? "cancelled" : scheduled ? "scheduled" : "queued";
     result.ids.push(job.id);
-    result.instances.push({ id: job.id, name: job.name, status: scheduled ? "scheduled" : "queued" });
+    result.instances.push({ id: job.id, name: job.name, status });
     log.info(outcome?.kind === "new" ? "dispatch.accepted" : "dispatch.duplicate", {
       eventId: job.id,
       traceId: job.traceId,

@@ -11,6 +11,7 @@ import { LIMITS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
 import { type AppContext, rateLimit, requireBearer } from "./auth.ts";
 import { readJson } from "./body.ts";
+import { cancel } from "./cancel.ts";
 import { HttpError } from "./errors.ts";
 import { failedEvents } from "./failed-events.ts";
 
@@ -59,6 +60,9 @@ app.get("/status/:id", requireBearer, async (c) => {
     ...(recovery ? { recovery } : {}),
   });
 });
+
+app.use("/events/*", requireBearer);
+app.route("/events", cancel);
 
 app.use("/failed-events", requireBearer);
 app.use("/failed-events/*", requireBearer);

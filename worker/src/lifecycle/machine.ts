@@ -10,11 +10,27 @@
  *    │                       └──fail──▶ dead ◀──bury── retrying
  *    └──abandon──▶ dead       │               ▲  │
  *                             └────replay─────┘  └──discard──▶ discarded
+ *   accepted, started, retrying ──cancel──▶ cancelled
  */
-export const STATES = ["accepted", "started", "retrying", "delivered", "dead", "discarded"] as const;
+export const STATES = [
+  "accepted",
+  "started",
+  "retrying",
+  "delivered",
+  "dead",
+  "discarded",
+  "cancelled",
+] as const;
 export type State = (typeof STATES)[number];
 
-export type Actor = "dispatch" | "reconciler" | "workflow" | "recovery" | "dead-letter" | "operator";
+export type Actor =
+  | "dispatch"
+  | "reconciler"
+  | "workflow"
+  | "recovery"
+  | "dead-letter"
+  | "operator"
+  | "producer";
 
 export interface Transition {
   from: readonly State[];
@@ -50,6 +66,11 @@ export const TRANSITIONS = {
   bury: { from: ["retrying"], to: "dead", by: ["recovery", "dead-letter"] },
   replay: { from: ["dead"], to: "retrying", by: ["operator"] },
   discard: { from: ["retrying", "dead"], to: "discarded", by: ["operator"] },
+  /**
+   * The producer no longer wants it (the cart was bought): wherever it is, no further step runs.
+   * Steps already performed stay performed.
+   */
+  cancel: { from: ["accepted", "started", "retrying"], to: "cancelled", by: ["producer"] },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

@@ -38,6 +38,8 @@ export function producerStatus(
       return { status: "complete" };
     case "dead":
       return { status: "dead", error: { name: "DeadEvent", message: event.lastError } };
+    case "cancelled":
+      return { status: "cancelled" };
     case "discarded":
       return { status: "cancelled", error: { name: "Discarded", message: "Discarded by an operator" } };
     case "retrying":

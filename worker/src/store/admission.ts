@@ -7,7 +7,7 @@ export type Recorded =
   /** New: recorded now as `accepted`; this request starts its instance if it can. */
   | { kind: "new" }
   /** Same id, same content, recorded before: accepted already, whatever its creation's state. */
-  | { kind: "duplicate"; scheduled: boolean }
+  | { kind: "duplicate"; scheduled: boolean; cancelled: boolean }
   | { kind: "conflict" };
 
 /**
@@ -30,9 +30,9 @@ export async function recordAccepted(
      RETURNING id`,
   );
   const existing = db.prepare(
-    "SELECT id, digest, run_at FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+    "SELECT id, digest, run_at, state FROM events WHERE id IN (SELECT value FROM json_each(?1))",
   );
-  const results = await db.batch<{ id: string; digest?: string; run_at?: number | null }>([
+  const results = await db.batch<{ id: string; digest?: string; run_at?: number | null; state?: string }>([
     ...admitted.map(({ job, digest }) =>
       insert.bind(
         job.id,
@@ -55,7 +55,11 @@ export async function recordAccepted(
     if ((results[index]?.results.length ?? 0) > 0) recorded.set(job.id, { kind: "new" });
     else if (row?.digest !== digest) recorded.set(job.id, { kind: "conflict" });
     else
-      recorded.set(job.id, { kind: "duplicate", scheduled: row.run_at !== null && row.run_at !== undefined });
+      recorded.set(job.id, {
+        kind: "duplicate",
+        scheduled: row.run_at !== null && row.run_at !== undefined,
+        cancelled: row.state === "cancelled",
+      });
   });
   return recorded;
 }

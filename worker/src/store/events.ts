@@ -10,7 +10,7 @@ import {
 } from "../lifecycle/machine.ts";
 import { ensureSchema } from "./schema.ts";
 
-export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler";
+export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler" | "producer";
 
 const RowSchema = z.object({
   id: z.string(),

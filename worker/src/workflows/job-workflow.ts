@@ -13,7 +13,7 @@ import { type JobParams, JobParamsSchema } from "../events/job.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
-import { transition } from "../store/events.ts";
+import { loadEvent, transition } from "../store/events.ts";
 import { STEP_RETRY } from "../topology.ts";
 
 export interface JobResult {
@@ -22,7 +22,7 @@ export interface JobResult {
    * `hand_over_pending`: it gave up, but could not record that; the reconciler finishes the
    * hand-over from this output (`remainingSteps`, `error`).
    */
-  status: "delivered" | "queued_for_retry" | "hand_over_pending";
+  status: "delivered" | "queued_for_retry" | "hand_over_pending" | "cancelled";
   steps: { step: string; status: number }[];
   failedStep?: string;
   remainingSteps?: string[];
@@ -51,6 +51,16 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const steps = stepsOf(job.name);
     const done: JobResult["steps"] = [];
     for (const [index, name] of steps.entries()) {
+      // A producer may cancel while this instance sleeps or between steps: look before each step
+      // that follows either (an event's only immediate step needs no look, keeping it cheap).
+      if (index > 0 || job.runAt !== undefined) {
+        const cancelled = await step.do(
+          `cancelled before ${name}`,
+          recordStep(this.env),
+          async () => (await loadEvent(this.env.DB, job.id))?.state === "cancelled",
+        );
+        if (cancelled) return { status: "cancelled", steps: done };
+      }
       let result: StepResult;
       try {
         const last = index === steps.length - 1;
