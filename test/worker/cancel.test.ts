@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
-import { backend, dispatch, envelope, request, resetPassword, settled, statusIs, uid } from "./helpers.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  request,
+  resetPassword,
+  settled,
+  statusIs,
+  testEnv,
+  uid,
+} from "./helpers.ts";
 
 const cartRecovery = VALID_PAYLOADS["email/cart-recovery"].payload;
 const post = (path: string, body?: unknown) =>
@@ -52,6 +62,19 @@ describe("POST /events/:id/cancel", () => {
       body: { error: "Already delivered" },
     });
     expect((await post(`/events/${event.id}/cancel`, undefined)).status).toBe(200);
+  });
+
+  it("refuses an event whose steps all ran though its receipt was not written, and records it delivered", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await dispatch([event]);
+    expect((await settled(event.id)).status).toBe("complete");
+    // The receipt lost: the row still says the instance runs.
+    await testEnv.DB.prepare("UPDATE events SET state = 'started' WHERE id = ?1").bind(event.id).run();
+    expect(await json(await post(`/events/${event.id}/cancel`))).toEqual({
+      status: 409,
+      body: { error: "Already delivered" },
+    });
+    expect((await statusIs(event.id, "complete")).status).toBe("complete");
   });
 
   it("starts nothing for a re-send of a cancelled event and reports it cancelled", async () => {

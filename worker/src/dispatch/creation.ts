@@ -4,7 +4,7 @@ import type { JobParams } from "../events/job.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../recovery/delay.ts";
-import { releaseClaims } from "../store/claims.ts";
+import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/events.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
 import { Pacer } from "./pacer.ts";
@@ -76,6 +76,13 @@ export async function createInstances(
         report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
         break;
       }
+      // Cancelled while waiting here: never created, so none of its steps runs.
+      const cancelled = await cancelledAmong(
+        env.DB,
+        fresh.map((j) => j.id),
+      ).catch(() => new Set<string>());
+      if (cancelled.size > 0) fresh.splice(0, fresh.length, ...fresh.filter((j) => !cancelled.has(j.id)));
+      if (fresh.length === 0) continue;
       try {
         const result = await binding.createBatch({
           instances: fresh.map((job) => ({ id: job.id, params: job })),

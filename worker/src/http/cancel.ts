@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
+import { TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { loadEvent, type StoredEvent, transition } from "../store/events.ts";
+import { type StoredEvent, toEvent, transitionMany } from "../store/events.ts";
 import { WORKFLOWS } from "../topology.ts";
+import { instanceStatus } from "../workflows/status.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 
@@ -19,47 +21,78 @@ export type CancelOutcome =
   | { kind: "unknown"; id: string }
   | { kind: "refused"; id: string; state: StoredEvent["state"] };
 
+/** Instances looked at (and stopped) at once: bounded, so 1,000 ids stay within a request's limits. */
+const PARALLEL = 10;
+
 /**
- * Cancels one event wherever it is: not created yet, sleeping, between steps, or retrying in the
- * recovery tier. The state changes first, so the reconciler, the recovery consumer and the
- * workflow's own check before each later step all see it; then a running instance is stopped.
+ * Cancels events wherever they are: not created yet, sleeping, between steps, or retrying in the
+ * recovery tier. The state changes first (one guarded UPDATE for all), so the reconciler, the
+ * recovery consumer, a creator and the workflow's look before a later step all see it; then
+ * running instances are stopped. An instance that already performed every step, its receipt not
+ * yet written, is recorded delivered instead (and refused). D1 sees three queries whatever the
+ * number of ids.
  */
-export async function cancelEvent(env: Env, id: string): Promise<CancelOutcome> {
-  const event = await loadEvent(env.DB, id);
-  if (!event || !isEventName(event.name)) return { kind: "unknown", id };
-  const performed =
-    event.failedAt === null
-      ? undefined
-      : stepsOf(event.name).filter((s) => !event.remainingSteps.includes(s));
-  if (event.state !== "cancelled") {
-    const cancelled = await transition(
+export async function cancelEvents(env: Env, ids: readonly string[]): Promise<CancelOutcome[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+  )
+    .bind(JSON.stringify(ids))
+    .all();
+  const events = new Map(results.map(toEvent).map((e) => [e.id, e]));
+  const running = [...events.values()].filter((e) => e.state === "accepted" || e.state === "started");
+  const instances = new Map<string, InstanceStatus | undefined>();
+  for (let i = 0; i < running.length; i += PARALLEL)
+    await Promise.all(
+      running.slice(i, i + PARALLEL).map(async (e) => {
+        if (isEventName(e.name)) instances.set(e.id, await instanceStatus(env, e.id, e.name));
+      }),
+    );
+  const finished = running
+    .filter((e) => (instances.get(e.id)?.output as { status?: string } | undefined)?.status === "delivered")
+    .map((e) => e.id);
+  const delivered = await transitionMany(env.DB, finished, "deliver", "producer", { dueAt: null }, null);
+  for (const id of delivered) events.set(id, { ...(events.get(id) as StoredEvent), state: "delivered" });
+  const candidates = [...events.values()].filter(
+    (e) => e.state !== "cancelled" && TRANSITIONS.cancel.from.includes(e.state as never),
+  );
+  const cancelled = new Set(
+    await transitionMany(
       env.DB,
-      id,
+      candidates.map((e) => e.id),
       "cancel",
       "producer",
       { dueAt: null },
-      {
-        tier: "producer",
-        step: null,
-        outcome: "cancelled",
-        detail: null,
-      },
-    );
-    if (!cancelled)
-      return { kind: "refused", id, state: (await loadEvent(env.DB, id))?.state ?? event.state };
-  }
+      { tier: "producer", step: null, outcome: "cancelled", detail: null },
+    ),
+  );
+  const stop = running.filter((e) => cancelled.has(e.id) && instances.get(e.id) !== undefined);
+  for (let i = 0; i < stop.length; i += PARALLEL)
+    await Promise.all(stop.slice(i, i + PARALLEL).map((e) => terminate(env, e)));
+  return ids.map((id): CancelOutcome => {
+    const event = events.get(id);
+    if (!event || !isEventName(event.name)) return { kind: "unknown", id };
+    if (event.state !== "cancelled" && !cancelled.has(id)) return { kind: "refused", id, state: event.state };
+    const performedSteps =
+      event.failedAt === null
+        ? undefined
+        : stepsOf(event.name).filter((s) => !event.remainingSteps.includes(s));
+    return { kind: "cancelled", id, ...(performedSteps ? { performedSteps } : {}) };
+  });
+}
+
+async function terminate(env: Env, event: StoredEvent) {
+  if (!isEventName(event.name)) return;
   try {
-    const instance = await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(id);
+    const instance = await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(event.id);
     const { status } = await instance.status();
     if (!["complete", "errored", "terminated"].includes(status)) await instance.terminate();
   } catch (error) {
-    // No instance (not created yet), or it has ended: the state alone keeps it from running.
-    log.info("cancel.no-instance", {
-      eventId: id,
+    // The state alone keeps it from running further steps: the workflow looks before each.
+    log.warn("cancel.terminate-failed", {
+      eventId: event.id,
       error: error instanceof Error ? error.message : "unknown",
     });
   }
-  return { kind: "cancelled", id, ...(performed ? { performedSteps: performed } : {}) };
 }
 
 function answer(outcome: CancelOutcome) {
@@ -92,13 +125,13 @@ cancel.post("/cancel", async (c) => {
   const body = BulkCancel.safeParse(await c.req.json().catch(() => undefined));
   if (!body.success)
     throw new HttpError(400, `Body must be {"ids": [...]} with 1 to ${MAX_CANCEL_IDS} event ids`);
-  const results = [];
-  for (const id of new Set(body.data.ids)) results.push(answer(await cancelEvent(c.env, id)));
-  return c.json({ results });
+  const outcomes = await cancelEvents(c.env, [...new Set(body.data.ids)]);
+  return c.json({ results: outcomes.map(answer) });
 });
 
 cancel.post("/:id/cancel", async (c) => {
-  const outcome = await cancelEvent(c.env, c.req.param("id"));
+  const [outcome] = await cancelEvents(c.env, [c.req.param("id")]);
+  if (!outcome) throw new HttpError(404, "Unknown event id");
   if (outcome.kind === "unknown") throw new HttpError(404, "Unknown event id");
   if (outcome.kind === "refused") {
     const { error } = answer(outcome) as { error: string };

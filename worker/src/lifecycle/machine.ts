@@ -54,8 +54,11 @@ export const TRANSITIONS = {
   abandon: { from: ["accepted"], to: "dead", by: ["reconciler"] },
   /** The instance vanished without finishing: create it again. */
   recreate: { from: ["started"], to: "accepted", by: ["reconciler"] },
-  /** Every step performed in the workflow. */
-  deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler"] },
+  /**
+   * Every step performed in the workflow; recorded by it, or, when its receipt was lost, by the
+   * reconciler or a cancel that finds the instance finished.
+   */
+  deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler", "producer"] },
   /** The workflow gave up on a transient failure: the recovery queue owns the event now. */
   handOver: { from: RUNNING, to: "retrying", by: ["workflow", "reconciler"] },
   /** A permanent failure in the workflow. */

@@ -72,3 +72,13 @@ export async function claimChecks(
     .all<{ id: string }>();
   return results.map((r) => r.id);
 }
+
+/** Which of these events were cancelled meanwhile: a creator skips them. */
+export async function cancelledAmong(db: D1Database, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { results } = await db
+    .prepare("SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'cancelled'")
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
+}

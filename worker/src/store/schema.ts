@@ -1,5 +1,3 @@
-import { STATES } from "../lifecycle/machine.ts";
-
 /**
  * The worker owns its schema: every statement is idempotent and runs once per isolate,
  * so a fresh database (local or a new stack) needs no migration step.
@@ -10,7 +8,9 @@ const STATEMENTS = [
   // of how the event ended. `job` is the event exactly as dispatched (NULL once compacted after
   // retention: the id and digest stay, so a late re-send is still recognised). `due_at` is when
   // the reconciler should look at the row next: a creation claim's expiry, an instance check,
-  // or a recovery delivery that should have happened by then.
+  // or a recovery delivery that should have happened by then. `state` has no CHECK list: states
+  // are enforced by the guarded transitions (lifecycle/machine.ts), and a new state must not need
+  // a table rebuild.
   `CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -18,7 +18,7 @@ const STATEMENTS = [
     tenant_id TEXT,
     trace_id TEXT NOT NULL,
     job TEXT,
-    state TEXT NOT NULL CHECK (state IN (${STATES.map((s) => `'${s}'`).join(", ")})),
+    state TEXT NOT NULL,
     run_at INTEGER,
     due_at INTEGER,
     create_attempts INTEGER NOT NULL DEFAULT 0,

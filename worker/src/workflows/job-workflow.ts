@@ -30,7 +30,7 @@ export interface JobResult {
 }
 
 /** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
-type StepResult = { ok: true; status: number } | { ok: false; reason: string };
+type StepResult = { ok: true; status: number } | { ok: false; reason: string; cancelled?: boolean };
 
 /** Recording an ending must outlast a short D1 hiccup: about 17 minutes of retries. */
 const recordStep = (env: Env): WorkflowStepConfig => ({
@@ -64,7 +64,13 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       let result: StepResult;
       try {
         const last = index === steps.length - 1;
-        result = await step.do(name, stepConfig(this.env), (ctx) => this.call(job, name, ctx.attempt, last));
+        // A producer may cancel while the instance sleeps, between steps or between attempts: the
+        // call looks first then (an immediate event's first attempt does not, keeping it cheap;
+        // its creation already skipped events cancelled before it).
+        const look = index > 0 || job.runAt !== undefined;
+        result = await step.do(name, stepConfig(this.env), (ctx) =>
+          this.call(job, name, ctx.attempt, last, look || ctx.attempt > 1),
+        );
       } catch (error) {
         const reason = bounded(
           (error instanceof Error ? error.message : String(error)).replace(RETRY_AFTER, ""),
@@ -93,6 +99,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         }
         return { status: "queued_for_retry", steps: done, failedStep: name };
       }
+      if (!result.ok && result.cancelled) return { status: "cancelled", steps: done };
       if (!result.ok) {
         const reason = `${name} failed permanently: ${result.reason}`;
         const outcome = {
@@ -111,7 +118,15 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     return { status: "delivered", steps: done };
   }
 
-  private async call(job: JobParams, name: string, attempt: number, last: boolean): Promise<StepResult> {
+  private async call(
+    job: JobParams,
+    name: string,
+    attempt: number,
+    last: boolean,
+    look: boolean,
+  ): Promise<StepResult> {
+    if (look && (await loadEvent(this.env.DB, job.id))?.state === "cancelled")
+      return { ok: false, reason: "cancelled", cancelled: true };
     const outcome = await callBackend(this.env, job, name);
     log.info("backend.call", {
       eventId: job.id,
