@@ -72,6 +72,13 @@ async function reconciledToDelivered(id: string) {
   expect(await performed(id)).toBe(1);
 }
 
+/** The instance's status; "missing" until the worker has created it (after its answer). */
+const instanceOf = (id: string) => () =>
+  testEnv.EMAIL_WORKFLOW.get(id)
+    .then((i) => i.status())
+    .then((s) => s.status as string)
+    .catch(() => "missing");
+
 const stateOf = async (id: string) =>
   (await testEnv.DB.prepare("SELECT state FROM events WHERE id = ?1").bind(id).first<{ state: string }>())
     ?.state;
@@ -189,11 +196,7 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     await faults({ queueSendFailRate: 1 });
     await dispatch([event]);
     // The workflow gives up, records `retrying`, and cannot send the pointer for its whole budget.
-    const instance = await until(
-      async () => (await testEnv.EMAIL_WORKFLOW.get(event.id).then((i) => i.status())).status,
-      (s) => s === "complete",
-      30_000,
-    );
+    const instance = await until(instanceOf(event.id), (s) => s === "complete", 30_000);
     expect(instance).toBe("complete");
     expect(await stateOf(event.id)).toBe("retrying");
     // To its producer the event is waiting for a retry, not complete.
@@ -209,11 +212,7 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     await dispatch([event]);
     await backend.waitForCalls(event.id, 1);
     await faults({ d1FailRate: 1 });
-    await until(
-      async () => (await testEnv.EMAIL_WORKFLOW.get(event.id).then((i) => i.status())).status,
-      (s) => s === "complete",
-      30_000,
-    );
+    await until(instanceOf(event.id), (s) => s === "complete", 30_000);
     await faults({});
     expect(await stateOf(event.id)).toBe("accepted");
     await reconciledToDelivered(event.id);
