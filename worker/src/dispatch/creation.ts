@@ -70,19 +70,21 @@ export async function createInstances(
         else report.released.push(job.id); // Unknown: creating could start it twice.
       }
       if (fresh.length === 0) continue;
-      await pacer.take(fresh.length);
-      // The wait for the pace may have outlasted the claim: then it is the reconciler's.
-      if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
-        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
-        break;
-      }
-      // Cancelled while waiting here: never created, so none of its steps runs.
+      // Cancelled meanwhile: never created, so none of its steps runs.
       const cancelled = await cancelledAmong(
         env.DB,
         fresh.map((j) => j.id),
       ).catch(() => new Set<string>());
       if (cancelled.size > 0) fresh.splice(0, fresh.length, ...fresh.filter((j) => !cancelled.has(j.id)));
       if (fresh.length === 0) continue;
+      // Nothing may stand between the pace's reservation and the call: the window counts calls.
+      await pacer.take(fresh.length);
+      // The wait for the pace may have outlasted the claim: then it is the reconciler's.
+      if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
+        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+        break;
+      }
+
       try {
         const result = await binding.createBatch({
           instances: fresh.map((job) => ({ id: job.id, params: job })),
