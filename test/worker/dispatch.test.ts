@@ -118,19 +118,16 @@ describe("POST /dispatch items", () => {
     );
   });
 
-  it("rejects a tenant id that cannot travel as a header", async () => {
-    const bad = envelope("email/reset-password", { ...resetPassword, tenantId: "acme\nbeta" });
-    expect((await dispatch([bad])).errors?.[0]?.error).toMatch(/payload\.tenantId: must be printable ASCII/);
-  });
-
   it("uses `unknown` when an item has no readable id", async () => {
     const result = await dispatch([{ name: "email/reset-password" }, { id: "bad id!" }]);
     expect(result.errors?.map((e) => e.id)).toEqual(["unknown", "unknown"]);
   });
 
-  it("rejects a trace id that cannot travel in a header", async () => {
+  it("rejects a trace id with control characters (no header injection)", async () => {
     const bad = { ...envelope("email/reset-password", resetPassword), traceId: "a\r\nInjected: 1" };
-    expect((await dispatch([bad])).errors?.[0]?.error).toMatch(/traceId/);
+    expect((await dispatch([bad])).errors?.[0]?.error).toBe(
+      "Invalid event structure: traceId: must not contain control characters",
+    );
   });
 });
 

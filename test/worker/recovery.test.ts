@@ -193,6 +193,8 @@ describe("operator API", () => {
     const events = await deadEvents(tenant, 5);
     const first = await (await request(`/failed-events?tenant=${tenant}&status=dead&limit=2`)).json();
     expect(first).toMatchObject({
+      info: expect.stringContaining("replay"),
+      queues: { retry: QUEUES.recovery.name, deadLetter: QUEUES.deadLetter.name },
       retryQueue: QUEUES.recovery.name,
       deadLetterQueue: QUEUES.deadLetter.name,
     });

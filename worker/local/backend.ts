@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { decodeHeaderValue } from "../src/backend/header-value.ts";
 import { memoryReplayGuard, SIGNATURE_HEADER, verify } from "../src/signing.ts";
 import type { Call, Fault } from "./backend-api.ts";
 
@@ -68,9 +69,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     const call: Call = {
       path,
       eventId: header("x-workflow-event-id"),
-      traceId: header("x-trace-id"),
+      traceId: decodeHeaderValue(header("x-trace-id")),
       idempotencyKey: header("idempotency-key"),
-      tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
+      tenantId: req.headers["x-tenant-id"] === undefined ? null : decodeHeaderValue(header("x-tenant-id")),
       body,
       authorized: authorized(req),
       signature: null,
@@ -96,7 +97,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
         path: `${PREFIX}${path}`,
         eventId: call.eventId,
         idempotencyKey: call.idempotencyKey,
-        tenantId: call.tenantId,
+        // Signed as sent: the header's own (possibly encoded) value.
+        tenantId: req.headers["x-tenant-id"] === undefined ? null : header("x-tenant-id"),
         body,
       };
       const verdict = await verify(header(SIGNATURE_HEADER), signed, {

@@ -163,14 +163,17 @@ export const LIMITS = {
   /** Furthest a delay may reach. */
   maxDelayMs: 365 * 24 * 60 * 60 * 1000,
   instanceIdLength: 100,
-  /** Trace ids and idempotency keys travel in headers. */
-  headerValueLength: 256,
+  /** As SDK 0.1.5 bounds them (UTF-16 code units). */
+  traceIdLength: 256,
+  idempotencyKeyLength: 512,
+  /** Longest tenant id sent as x-tenant-id; a longer one travels in the payload only. */
+  tenantHeaderLength: 256,
   eventNameLength: 100,
   /** Backend error text kept in errors and logs. */
   errorTextLength: 500,
   /** One event's payload, as JSON, and how deep it may nest. */
   payloadBytes: 256 * 1024,
-  payloadDepth: 32,
+  payloadDepth: 64,
   /** Envelope metadata, passed through: small, so a stored event stays far below D1's 1 MB row. */
   metadataBytes: 16 * 1024,
   /** A tenant id used as a rate-limit key. */

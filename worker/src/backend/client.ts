@@ -2,7 +2,8 @@ import type { Env } from "../env.ts";
 import type { JobParams } from "../events/job.ts";
 import { type ConfigError, numberVar } from "../settings.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
-import { VARS } from "../topology.ts";
+import { LIMITS, VARS } from "../topology.ts";
+import { encodeHeaderValue } from "./header-value.ts";
 import { bounded, classify, type Outcome } from "./outcome.ts";
 
 /**
@@ -28,12 +29,12 @@ export async function backendRequest(
   const headers = new Headers({
     "content-type": "application/json",
     authorization: `Bearer ${env.BACKEND_TOKEN || env.AUTH_TOKEN || ""}`,
-    "x-trace-id": job.traceId,
+    "x-trace-id": encodeHeaderValue(job.traceId),
     "x-workflow-event-id": job.id,
     "idempotency-key": `${job.id}:${step}`,
   });
-  const tenant = job.payload.tenantId;
-  if (typeof tenant === "string" && tenant.trim() !== "") headers.set("x-tenant-id", tenant.trim());
+  const tenant = tenantHeader(job.payload.tenantId);
+  if (tenant !== undefined) headers.set("x-tenant-id", tenant);
   const url = `${base}/workflows/execute/${step}`;
   const body = JSON.stringify(job.payload);
   if (env.SIGNING_SECRET) {
@@ -48,6 +49,15 @@ export async function backendRequest(
     headers.set(SIGNATURE_HEADER, await sign(env.SIGNING_SECRET, Math.floor(now / 1000), request));
   }
   return new Request(url, { method: "POST", headers, body });
+}
+
+/** The payload's tenant as x-tenant-id: a trimmed string or a number, when there is one that fits. */
+function tenantHeader(tenant: unknown): string | undefined {
+  const text = typeof tenant === "number" && Number.isFinite(tenant) ? String(tenant) : tenant;
+  if (typeof text !== "string") return undefined;
+  const trimmed = text.trim();
+  if (trimmed === "" || trimmed.length > LIMITS.tenantHeaderLength) return undefined;
+  return encodeHeaderValue(trimmed);
 }
 
 /** Calls one backend step and classifies the answer; never throws. */

@@ -22,9 +22,11 @@ const charge = {
   tenantName: text,
 };
 
-/** A tenant id travels in the x-tenant-id header, so it must be a header-safe value. */
-const tenant = z.string().regex(/^[\x20-\x7e]*$/, "must be printable ASCII (it is sent as x-tenant-id)");
-const requiredTenant = tenant.trim().min(1, "must be a non-empty string");
+/** Producers name tenants with any text (Arabic included) or a number; x-tenant-id carries either. */
+const tenant = z.union([z.string(), z.number().finite()]);
+const requiredTenant = z.union([text, z.number().finite()]);
+/** An optional field may be present and empty: the SDKs' types allow it, the backend decides. */
+const optionalText = z.string().optional();
 
 /** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
 const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
@@ -41,7 +43,7 @@ interface EventDefinition {
 export const CATALOG = {
   "email/reset-password": {
     workflow: "email",
-    schema: payload({ email: text, userName: text, otpCode: text, tenantName: text.optional() }),
+    schema: payload({ email: text, userName: text, otpCode: text, tenantName: optionalText }),
   },
   "email/new-account-credentials": {
     workflow: "email",
@@ -60,12 +62,12 @@ export const CATALOG = {
       oldEmail: text,
       userName: text,
       otpCode: text,
-      tenantName: text.optional(),
+      tenantName: optionalText,
     }),
   },
   "email/verification": {
     workflow: "email",
-    schema: payload({ email: text, otpCode: text, tenantName: text.optional() }),
+    schema: payload({ email: text, otpCode: text, tenantName: optionalText }),
   },
   "email/cart-recovery": {
     workflow: "email",
@@ -98,7 +100,7 @@ export const CATALOG = {
       courseName: text,
       userName: text,
       tenantName: text,
-      courseUrl: text.optional(),
+      courseUrl: optionalText,
     }),
   },
   "email/trial-reminder": {
@@ -131,7 +133,7 @@ export const CATALOG = {
   },
   "email/failed-payment-alert": {
     workflow: "email",
-    schema: payload({ ...charge, adminName: text, reason: z.string().optional() }),
+    schema: payload({ ...charge, adminName: text, reason: optionalText }),
   },
   "email/refund-confirmation": {
     workflow: "email",
@@ -173,7 +175,7 @@ export const CATALOG = {
       templateKey: text,
       triggerEvent: text,
       variables: z.record(z.string(), z.string()),
-      customerId: text.optional(),
+      customerId: optionalText,
     }),
   },
 } as const satisfies Record<string, EventDefinition>;

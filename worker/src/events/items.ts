@@ -2,7 +2,7 @@ import * as z from "zod";
 import { LIMITS } from "../topology.ts";
 import { nestsDeeperThan, payloadProblem } from "./bounds.ts";
 import { definitionOf, isEventName } from "./catalog.ts";
-import { headerToken, INSTANCE_ID, isReservedInstanceId, type JobParams } from "./job.ts";
+import { INSTANCE_ID, idempotencyKey, isReservedInstanceId, type JobParams, traceId } from "./job.ts";
 
 const instanceId = z
   .string()
@@ -12,54 +12,54 @@ const object = z.record(z.string(), z.unknown());
 const isoInstant = z.iso.datetime({ offset: true });
 
 /** SDK 0.1.x HttpTransport: relative delay, payload under `event.data`. */
-const LegacyItem = z
-  .object({
-    id: instanceId,
-    idempotencyKey: headerToken,
-    traceId: headerToken.optional(),
-    event: z.object({ name: z.string(), data: object }),
-    delayMs: z.number().int().nonnegative().max(LIMITS.maxDelayMs).optional(),
-  })
-  .transform((item) => ({
-    id: item.id,
-    name: item.event.name,
-    body: item.event.data,
-    bodyPath: "event.data",
-    traceId: item.traceId ?? item.id,
-    idempotencyKey: item.idempotencyKey,
-    at: (now: number) => (item.delayMs ? now + item.delayMs : undefined),
-    createdAt: undefined as string | undefined,
-    metadata: undefined as Record<string, unknown> | undefined,
-  }));
+export const LegacyShape = z.object({
+  id: instanceId,
+  idempotencyKey,
+  traceId: traceId.optional(),
+  event: z.object({ name: z.string(), data: object }),
+  // The SDK passes the caller's number through unchecked: zero or less means now.
+  delayMs: z.number().max(LIMITS.maxDelayMs).optional(),
+});
+const LegacyItem = LegacyShape.transform((item) => ({
+  id: item.id,
+  name: item.event.name,
+  body: item.event.data,
+  bodyPath: "event.data",
+  // An absent or empty trace id is the event's own id, as the contract's default.
+  traceId: item.traceId || item.id,
+  idempotencyKey: item.idempotencyKey,
+  at: (now: number) => (item.delayMs && item.delayMs > 0 ? now + Math.ceil(item.delayMs) : undefined),
+  createdAt: undefined as string | undefined,
+  metadata: undefined as Record<string, unknown> | undefined,
+}));
 
 /** SDK 0.1.4+ SignedHttpAdapter: absolute schedule, payload under `payload`. */
-const EnvelopeItem = z
-  .object({
-    id: instanceId,
-    name: z.string(),
-    payload: object,
-    traceId: headerToken,
-    idempotencyKey: headerToken,
-    createdAt: isoInstant,
-    scheduledAt: isoInstant.optional(),
-    metadata: object
-      .refine(
-        (value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= LIMITS.metadataBytes,
-        `must be at most ${LIMITS.metadataBytes} bytes as JSON`,
-      )
-      .optional(),
-  })
-  .transform((item) => ({
-    id: item.id,
-    name: item.name,
-    body: item.payload,
-    bodyPath: "payload",
-    traceId: item.traceId,
-    idempotencyKey: item.idempotencyKey,
-    at: () => (item.scheduledAt === undefined ? undefined : Date.parse(item.scheduledAt)),
-    createdAt: item.createdAt as string | undefined,
-    metadata: item.metadata,
-  }));
+export const EnvelopeShape = z.object({
+  id: instanceId,
+  name: z.string(),
+  payload: object,
+  traceId,
+  idempotencyKey,
+  createdAt: isoInstant,
+  scheduledAt: isoInstant.optional(),
+  metadata: object
+    .refine(
+      (value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= LIMITS.metadataBytes,
+      `must be at most ${LIMITS.metadataBytes} bytes as JSON`,
+    )
+    .optional(),
+});
+const EnvelopeItem = EnvelopeShape.transform((item) => ({
+  id: item.id,
+  name: item.name,
+  body: item.payload,
+  bodyPath: "payload",
+  traceId: item.traceId || item.id,
+  idempotencyKey: item.idempotencyKey,
+  at: () => (item.scheduledAt === undefined ? undefined : Date.parse(item.scheduledAt)),
+  createdAt: item.createdAt as string | undefined,
+  metadata: item.metadata,
+}));
 
 export type ItemResult = { ok: true; job: JobParams } | { ok: false; id: string; error: string };
 

@@ -9,11 +9,21 @@ export function isReservedInstanceId(id: string): boolean {
   return id === "batch" || id === "terminate" || id === "terminateAll" || /^cf_[0-9a-f]{64}$/.test(id);
 }
 
-/** Printable ASCII without spaces: safe to place in an HTTP header as is. */
-export const headerToken = z
-  .string()
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-  .max(LIMITS.headerValueLength);
+/**
+ * A producer's label (trace id, idempotency key): any text SDK 0.1.5 accepts, Arabic included,
+ * without control characters or surrounding whitespace. Empty is allowed: the legacy SDK sends
+ * what the caller gave it. Header-unsafe values are encoded on the way out (`header-value.ts`).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const label = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !CONTROL.test(value), "must not contain control characters")
+    .refine((value) => value.trim() === value, "must not start or end with whitespace");
+export const traceId = label(LIMITS.traceIdLength);
+export const idempotencyKey = label(LIMITS.idempotencyKeyLength);
 
 /**
  * What a Workflow instance receives: one normalised event, whichever producer shape it came in.
@@ -23,8 +33,8 @@ export const JobParamsSchema = z.object({
   id: z.string().regex(INSTANCE_ID),
   name: z.enum(Object.keys(CATALOG) as [EventName, ...EventName[]]),
   payload: z.record(z.string(), z.unknown()),
-  traceId: headerToken,
-  idempotencyKey: headerToken,
+  traceId,
+  idempotencyKey,
   createdAt: z.string(),
   runAt: z.number().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),

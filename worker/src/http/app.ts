@@ -9,11 +9,13 @@ import { ConfigError, numberVar } from "../settings.ts";
 import { loadEvent } from "../store/events.ts";
 import { LIMITS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
+import type { DispatchResponse, StatusResponse } from "./api.ts";
 import { type AppContext, rateLimit, requireBearer } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { cancel } from "./cancel.ts";
 import { HttpError } from "./errors.ts";
 import { failedEvents } from "./failed-events.ts";
+import { openApiDocument } from "./openapi.ts";
 
 /** D1 reports its own failures with this prefix; they are the platform's, not the request's. */
 const isStoreError = (error: unknown) => error instanceof Error && /^D1_/.test(error.message);
@@ -24,6 +26,16 @@ export const app = new Hono<AppContext>();
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
+/** The API's OpenAPI 3.1 document, public like /health: it holds no secret, only shapes. */
+let document: string | undefined;
+app.get("/openapi.json", (c) => {
+  document ??= JSON.stringify(openApiDocument());
+  return c.body(document, 200, {
+    "content-type": "application/json",
+    "cache-control": "public, max-age=300",
+  });
+});
+
 app.post("/dispatch", requireBearer, rateLimit, async (c) => {
   const body = DispatchBody.safeParse(await readJson(c.req.raw, LIMITS.bodyBytes));
   if (!body.success) throw new HttpError(400, "Body must be a JSON object with an `events` array");
@@ -32,7 +44,8 @@ app.post("/dispatch", requireBearer, rateLimit, async (c) => {
     throw new HttpError(413, `Too many events: ${body.data.events.length} (at most ${max} per request)`);
   }
   const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-  return c.json(await dispatch(c.env, body.data.events, Date.now(), background));
+  const result: DispatchResponse = await dispatch(c.env, body.data.events, Date.now(), background);
+  return c.json(result);
 });
 
 app.get("/status/:id", requireBearer, async (c) => {
@@ -51,14 +64,15 @@ app.get("/status/:id", requireBearer, async (c) => {
     lastError: event.lastError,
     attempts: event.attempts,
   };
-  return c.json({
+  const answer: StatusResponse = {
     id,
     name: event.name,
     status,
     ...(output === undefined ? {} : { output }),
     ...(error ? { error } : {}),
     ...(recovery ? { recovery } : {}),
-  });
+  };
+  return c.json(answer);
 });
 
 app.use("/events/*", requireBearer);

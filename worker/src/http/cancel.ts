@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import * as z from "zod";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
 import { TRANSITIONS } from "../lifecycle/machine.ts";
@@ -7,12 +6,9 @@ import { log } from "../log.ts";
 import { type StoredEvent, toEvent, transitionMany } from "../store/events.ts";
 import { WORKFLOWS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
+import { BulkCancelRequest, MAX_CANCEL_IDS } from "./api.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
-
-/** At most this many ids per bulk cancel. */
-export const MAX_CANCEL_IDS = 1000;
-const BulkCancel = z.object({ ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_CANCEL_IDS) });
 
 const PERFORMED_NOTE = "Steps already performed stay performed; no further step will run";
 
@@ -122,7 +118,7 @@ function answer(outcome: CancelOutcome) {
 export const cancel = new Hono<AppContext>();
 
 cancel.post("/cancel", async (c) => {
-  const body = BulkCancel.safeParse(await c.req.json().catch(() => undefined));
+  const body = BulkCancelRequest.safeParse(await c.req.json().catch(() => undefined));
   if (!body.success)
     throw new HttpError(400, `Body must be {"ids": [...]} with 1 to ${MAX_CANCEL_IDS} event ids`);
   const outcomes = await cancelEvents(c.env, [...new Set(body.data.ids)]);

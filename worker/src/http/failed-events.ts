@@ -1,30 +1,14 @@
 import { Hono } from "hono";
-import * as z from "zod";
+import type * as z from "zod";
 import type { Env } from "../env.ts";
 import { log } from "../log.ts";
 import { deliveryDue } from "../recovery/hand-over.ts";
 import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
-import { discard, FAILURE_STATES, type Filter, listFailed, markForReplay } from "../store/failures.ts";
+import { discard, type Filter, listFailed, markForReplay } from "../store/failures.ts";
 import { VARS } from "../topology.ts";
+import { BulkReplayRequest, FailedEventQuery } from "./api.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
-
-const instant = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
-const FilterSchema = z.object({
-  status: z.enum(FAILURE_STATES).optional(),
-  name: z.string().max(100).optional(),
-  tenant: z.string().max(200).optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-});
-const ListQuery = FilterSchema.extend({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(400).optional(),
-});
-const BulkReplay = FilterSchema.extend({
-  dryRun: z.boolean().default(false),
-  limit: z.number().int().min(1).max(500).default(100),
-});
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
@@ -88,11 +72,15 @@ const replay = (env: Env, ids: readonly string[]) => {
   return markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
 };
 
+const LIST_INFO =
+  "Events that failed their workflow: retrying in the recovery queue, dead, or discarded. " +
+  "Replay one with POST /failed-events/:id/replay, or many with POST /failed-events/replay.";
+
 /** The operator API: see what failed, why, and put it back in line or discard it. */
 export const failedEvents = new Hono<AppContext>();
 
 failedEvents.get("/", async (c) => {
-  const query = parse(ListQuery, c.req.query());
+  const query = parse(FailedEventQuery, c.req.query());
   const events = await listFailed(
     c.env.DB,
     query,
@@ -101,16 +89,21 @@ failedEvents.get("/", async (c) => {
   );
   const page = events.slice(0, query.limit);
   const last = page.at(-1);
+  const retry = c.env.RECOVERY_QUEUE_NAME ?? VARS.RECOVERY_QUEUE_NAME;
+  const deadLetter = c.env.DEAD_LETTER_QUEUE_NAME ?? VARS.DEAD_LETTER_QUEUE_NAME;
   return c.json({
-    retryQueue: c.env.RECOVERY_QUEUE_NAME ?? VARS.RECOVERY_QUEUE_NAME,
-    deadLetterQueue: c.env.DEAD_LETTER_QUEUE_NAME ?? VARS.DEAD_LETTER_QUEUE_NAME,
+    // The original answer's fields, kept for callers written against it.
+    info: LIST_INFO,
+    queues: { retry, deadLetter },
+    retryQueue: retry,
+    deadLetterQueue: deadLetter,
     events: page.map(summary),
     ...(events.length > query.limit && last ? { nextCursor: encodeCursor(last) } : {}),
   });
 });
 
 failedEvents.post("/replay", async (c) => {
-  const body = parse(BulkReplay, await c.req.json().catch(() => undefined));
+  const body = parse(BulkReplayRequest, await c.req.json().catch(() => undefined));
   const filter: Filter = { ...body, status: body.status ?? "dead" };
   const matched = (await listFailed(c.env.DB, filter, body.limit)).filter((e) => summary(e).replayable);
   const ids = matched.map((e) => e.id);

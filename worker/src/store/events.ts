@@ -89,7 +89,9 @@ function safeJson(text: string): unknown {
 }
 
 export function tenantOf(job: JobParams): string | null {
-  return typeof job.payload.tenantId === "string" ? job.payload.tenantId.trim() || null : null;
+  const tenant = job.payload.tenantId;
+  if (typeof tenant === "number" && Number.isFinite(tenant)) return String(tenant);
+  return typeof tenant === "string" ? tenant.trim() || null : null;
 }
 
 export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {

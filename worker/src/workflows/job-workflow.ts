@@ -46,7 +46,9 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const parsed = JobParamsSchema.safeParse(event.payload);
     if (!parsed.success) throw new NonRetryableError("Instance params are not a valid event");
     const job = parsed.data;
-    if (job.runAt !== undefined) await step.sleepUntil("delay", new Date(job.runAt));
+    // A moment already passed (a delay shorter than the creation took) needs no sleep: the
+    // engine refuses to sleep until the past, and would fail the event for it.
+    if (job.runAt !== undefined && job.runAt > Date.now()) await step.sleepUntil("delay", new Date(job.runAt));
 
     const steps = stepsOf(job.name);
     const done: JobResult["steps"] = [];

@@ -1,0 +1,61 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { CATALOG } from "../../worker/src/events/catalog.ts";
+import { app } from "../../worker/src/http/app.ts";
+import { openApiDocument } from "../../worker/src/http/openapi.ts";
+import { VALID_PAYLOADS } from "../support/payloads.ts";
+
+type Json = Record<string, any>;
+const document = openApiDocument() as Json;
+
+describe("OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(document));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+  });
+
+  it("describes every route the worker serves, with its methods", () => {
+    const served = app.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z]+)/g, "{$1}")}`);
+    const documented = Object.entries(document.paths as Json).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(new Set(served).size).toBeGreaterThan(8);
+    expect(documented.sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("carries every catalog event's payload in both producer shapes", () => {
+    const names = Object.keys(CATALOG);
+    const schemas = document.components.schemas as Json;
+    const constNames = (variants: Json[], pick: (v: Json) => Json) =>
+      variants.map((v) => pick(v.allOf[1]).const);
+    expect(constNames(schemas.EnvelopeEvent.oneOf, (s) => s.properties.name)).toEqual(names);
+    expect(constNames(schemas.LegacyEvent.oneOf, (s) => s.properties.event.properties.name)).toEqual(names);
+    for (const name of names) {
+      const payload = schemas[name.replace(/\//g, ".")];
+      expect(payload?.type, name).toBe("object");
+      // Every required field is one a valid sample has, and the field a test removes is among them.
+      const sample = VALID_PAYLOADS[name as keyof typeof VALID_PAYLOADS];
+      for (const field of payload.required ?? []) expect(sample.payload).toHaveProperty(field);
+      expect(payload.required).toContain(sample.required);
+    }
+    expect(schemas["email.reset-password"].required).toEqual(["email", "userName", "otpCode"]);
+  });
+
+  it("states the status vocabulary, error bodies and each route's security", () => {
+    const schemas = document.components.schemas as Json;
+    expect(schemas.StatusResponse.properties.status.enum).toEqual(
+      expect.arrayContaining(["queued", "scheduled", "complete", "dead", "cancelled"]),
+    );
+    expect(schemas.StatusResponse.properties.error.required).toEqual(["name", "message"]);
+    expect(schemas.Error.required).toEqual(["error"]);
+    expect(document.paths["/dispatch"].post.responses[503].headers["Retry-After"]).toBeDefined();
+    expect(document.paths["/dispatch"].post.security).toEqual([{ producerToken: [] }]);
+    expect(document.paths["/failed-events"].get.security).toEqual([{ operatorToken: [] }]);
+    expect(document.paths["/health"].get.security).toEqual([]);
+  });
+});

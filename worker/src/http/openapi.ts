@@ -1,0 +1,312 @@
+import * as z from "zod";
+import { CATALOG, type EventName } from "../events/catalog.ts";
+import { EnvelopeShape, LegacyShape } from "../events/items.ts";
+import { LIMITS } from "../topology.ts";
+import {
+  BulkCancelRequest,
+  BulkCancelResponse,
+  BulkReplayRequest,
+  BulkReplayResponse,
+  CancelResult,
+  DispatchResponse,
+  ErrorBody,
+  FailedEventDetail,
+  FailedEventList,
+  FailedEventQuery,
+  StateChange,
+  StatusResponse,
+} from "./api.ts";
+
+type Json = Record<string, unknown>;
+
+/** Component names allow no slash: `email/reset-password` → `email.reset-password`. */
+const componentName = (name: string) => name.replace(/\//g, ".");
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as a request or as an answer. */
+function schemaOf(schema: z.ZodType, io: "input" | "output"): Json {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+  }) as Json;
+  return json;
+}
+
+const json = (schema: Json) => ({ "application/json": { schema } });
+const answer = (description: string, schema: Json = ref("Error"), headers?: Json) => ({
+  description,
+  content: json(schema),
+  ...(headers ? { headers } : {}),
+});
+const retryAfter = { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" } } };
+const errors = {
+  unauthorized: answer("Missing or wrong bearer token"),
+  forbidden: answer("A credential that may not use this route"),
+  notFound: answer("Unknown id"),
+  invalid: answer("The request is malformed"),
+  unavailable: answer("Storage is unavailable; retry the same request", ref("Error"), retryAfter),
+  misconfigured: answer("The worker is misconfigured (fails closed)"),
+};
+
+/** Query parameters from a zod object, each with its own schema. */
+function queryParameters(schema: z.ZodObject) {
+  return Object.entries(schema.shape).map(([name, field]) => ({
+    name,
+    in: "query",
+    required: false,
+    schema: schemaOf(field as z.ZodType, "input"),
+  }));
+}
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", maxLength: LIMITS.instanceIdLength },
+};
+
+/** Every event as each SDK generation sends it: a variant per catalog event, payload included. */
+function eventVariants(): Json {
+  const names = Object.keys(CATALOG) as EventName[];
+  const envelope = names.map((name) => ({
+    allOf: [
+      ref("EnvelopeItem"),
+      {
+        type: "object",
+        properties: { name: { const: name }, payload: ref(componentName(name)) },
+      },
+    ],
+  }));
+  const legacy = names.map((name) => ({
+    allOf: [
+      ref("LegacyItem"),
+      {
+        type: "object",
+        properties: {
+          event: {
+            type: "object",
+            properties: { name: { const: name }, data: ref(componentName(name)) },
+          },
+        },
+      },
+    ],
+  }));
+  return {
+    Event: { anyOf: [ref("EnvelopeEvent"), ref("LegacyEvent")] },
+    EnvelopeEvent: { description: "SDK 0.1.4+ (SignedHttpAdapter)", oneOf: envelope },
+    LegacyEvent: { description: "SDK 0.1.x (HttpTransport)", oneOf: legacy },
+    EnvelopeItem: schemaOf(EnvelopeShape, "input"),
+    LegacyItem: schemaOf(LegacyShape, "input"),
+    ...Object.fromEntries(
+      names.map((name) => [componentName(name), schemaOf(CATALOG[name].schema, "input")]),
+    ),
+  };
+}
+
+const ANSWERS = {
+  Error: ErrorBody,
+  DispatchResponse,
+  StatusResponse,
+  CancelResult,
+  BulkCancelResponse,
+  FailedEventList,
+  FailedEventDetail,
+  BulkReplayResponse,
+  StateChange,
+} as const;
+
+/** The worker's HTTP API as an OpenAPI 3.1 document, generated from the schemas it runs on. */
+export function openApiDocument(serverUrl?: string): Json {
+  const producer = [{ producerToken: [] }];
+  const operator = [{ operatorToken: [] }];
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Background jobs worker",
+      version: "1.0.0",
+      description:
+        "Dispatch background jobs, follow and cancel them; operators inspect and replay failed ones.",
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    components: {
+      securitySchemes: {
+        producerToken: { type: "http", scheme: "bearer", description: "AUTH_TOKEN (or AUTH_TOKEN_NEXT)" },
+        operatorToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "OPERATOR_TOKEN (or OPERATOR_TOKEN_NEXT)",
+        },
+      },
+      schemas: {
+        ...Object.fromEntries(
+          Object.entries(ANSWERS).map(([name, schema]) => [name, schemaOf(schema, "output")]),
+        ),
+        DispatchRequest: {
+          type: "object",
+          required: ["events"],
+          properties: { events: { type: "array", items: ref("Event") } },
+        },
+        BulkCancelRequest: schemaOf(BulkCancelRequest, "input"),
+        BulkReplayRequest: schemaOf(BulkReplayRequest, "input"),
+        ...eventVariants(),
+      },
+    },
+    paths: {
+      "/health": {
+        get: {
+          operationId: "health",
+          summary: "Liveness",
+          security: [],
+          responses: {
+            200: answer("The worker answers", {
+              type: "object",
+              properties: { status: { const: "ok" } },
+              required: ["status"],
+            }),
+          },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          operationId: "openApi",
+          summary: "This document",
+          security: [],
+          responses: { 200: answer("OpenAPI 3.1 document", { type: "object" }) },
+        },
+      },
+      "/dispatch": {
+        post: {
+          operationId: "dispatch",
+          summary: "Accept a batch of events; each starts one workflow",
+          security: producer,
+          requestBody: { required: true, content: json(ref("DispatchRequest")) },
+          responses: {
+            200: answer("Accepted ids, and per-item errors for items refused", ref("DispatchResponse")),
+            400: errors.invalid,
+            401: errors.unauthorized,
+            413: answer("Body over 1 MiB, or more events than allowed per request"),
+            429: answer("Rate limited", ref("Error"), retryAfter),
+            500: errors.misconfigured,
+            503: errors.unavailable,
+          },
+        },
+      },
+      "/status/{id}": {
+        get: {
+          operationId: "status",
+          summary: "An event's status, in SDK 0.1.5's vocabulary",
+          security: producer,
+          parameters: [
+            idParameter,
+            { name: "name", in: "query", required: false, schema: { type: "string" } },
+          ],
+          responses: {
+            200: answer("The event", ref("StatusResponse")),
+            401: errors.unauthorized,
+            404: errors.notFound,
+            503: errors.unavailable,
+          },
+        },
+      },
+      "/events/{id}/cancel": {
+        post: {
+          operationId: "cancel",
+          summary: "Cancel one event: no further backend step runs",
+          security: producer,
+          parameters: [idParameter],
+          responses: {
+            200: answer("Cancelled (or already was)", ref("CancelResult")),
+            401: errors.unauthorized,
+            404: errors.notFound,
+            409: answer("Delivered, dead or discarded: nothing left to cancel"),
+            503: errors.unavailable,
+          },
+        },
+      },
+      "/events/cancel": {
+        post: {
+          operationId: "cancelMany",
+          summary: "Cancel up to 1,000 events",
+          security: producer,
+          requestBody: { required: true, content: json(ref("BulkCancelRequest")) },
+          responses: {
+            200: answer("One result per distinct id", ref("BulkCancelResponse")),
+            400: errors.invalid,
+            401: errors.unauthorized,
+            503: errors.unavailable,
+          },
+        },
+      },
+      "/failed-events": {
+        get: {
+          operationId: "listFailedEvents",
+          summary: "Events that left their workflow unfinished, newest failure first",
+          security: operator,
+          parameters: queryParameters(FailedEventQuery),
+          responses: {
+            200: answer("A page of failed events", ref("FailedEventList")),
+            400: errors.invalid,
+            401: errors.unauthorized,
+            403: errors.forbidden,
+          },
+        },
+      },
+      "/failed-events/replay": {
+        post: {
+          operationId: "replayFailedEvents",
+          summary: "Replay the dead events a filter matches (dry run first)",
+          security: operator,
+          requestBody: { required: false, content: json(ref("BulkReplayRequest")) },
+          responses: {
+            200: answer("Dry run: what would be replayed", ref("BulkReplayResponse")),
+            202: answer("Replayed", ref("BulkReplayResponse")),
+            400: errors.invalid,
+            401: errors.unauthorized,
+            403: errors.forbidden,
+          },
+        },
+      },
+      "/failed-events/{id}": {
+        get: {
+          operationId: "getFailedEvent",
+          summary: "One failed event, its attempts and the event as dispatched (secrets masked)",
+          security: operator,
+          parameters: [idParameter],
+          responses: {
+            200: answer("The event", ref("FailedEventDetail")),
+            401: errors.unauthorized,
+            403: errors.forbidden,
+            404: errors.notFound,
+          },
+        },
+        delete: {
+          operationId: "discardFailedEvent",
+          summary: "Discard a dead event",
+          security: operator,
+          parameters: [idParameter],
+          responses: {
+            200: answer("Discarded", ref("StateChange")),
+            401: errors.unauthorized,
+            403: errors.forbidden,
+            404: errors.notFound,
+            409: answer("Not discardable in its state"),
+          },
+        },
+      },
+      "/failed-events/{id}/replay": {
+        post: {
+          operationId: "replayFailedEvent",
+          summary: "Replay one dead event",
+          security: operator,
+          parameters: [idParameter],
+          responses: {
+            202: answer("Replayed", ref("StateChange")),
+            401: errors.unauthorized,
+            403: errors.forbidden,
+            404: errors.notFound,
+            409: answer("Not replayable in its state"),
+          },
+        },
+      },
+    },
+  };
+}
