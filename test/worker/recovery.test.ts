@@ -299,12 +299,14 @@ describe("operator API", () => {
 });
 
 describe("retention", () => {
-  it("compacts settled events after retention, deletes them a month later, and keeps dead ones", async () => {
+  it("compacts final events (delivered, discarded, cancelled) after retention, deletes them a month later, and keeps dead ones", async () => {
     const day = 86_400_000;
     const old = Date.now() - 8 * day;
     const ids = {
       delivered: uid("old"),
       discarded: uid("old"),
+      cancelled: uid("old"),
+      retrying: uid("old"),
       dead: uid("old"),
       scheduled: uid("old"),
       ancient: uid("old"),
@@ -313,6 +315,8 @@ describe("retention", () => {
     const job = (id: string) => ({ id, name: "email/verification" });
     await storeEvent({ id: ids.delivered, job: job(ids.delivered), state: "delivered", at: old });
     await storeEvent({ id: ids.discarded, job: job(ids.discarded), state: "discarded", at: old });
+    await storeEvent({ id: ids.cancelled, job: job(ids.cancelled), state: "cancelled", at: old });
+    await storeEvent({ id: ids.retrying, job: job(ids.retrying), state: "retrying", at: old });
     await storeEvent({ id: ids.dead, job: job(ids.dead), state: "dead", at: old });
     await storeEvent({
       id: ids.scheduled,
@@ -338,6 +342,8 @@ describe("retention", () => {
         .first<{ job: string | null }>();
     expect(await row(ids.delivered)).toEqual({ job: null, state: "delivered" });
     expect(await row(ids.discarded)).toEqual({ job: null, state: "discarded" });
+    expect(await row(ids.cancelled)).toEqual({ job: null, state: "cancelled" });
+    expect((await row(ids.retrying))?.job).not.toBeNull();
     expect((await row(ids.dead))?.job).not.toBeNull();
     expect((await row(ids.scheduled))?.job).not.toBeNull();
     expect((await row(ids.recent))?.job).not.toBeNull();

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { backendRequest } from "../../worker/src/backend/client.ts";
+import { decodeHeaderValue, encodeHeaderValue } from "../../worker/src/backend/header-value.ts";
 import { classify, retryAfterMs } from "../../worker/src/backend/outcome.ts";
 import { chunk } from "../../worker/src/dispatch/creation.ts";
 import type { Env } from "../../worker/src/env.ts";
 import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
+import { FINAL_STATES } from "../../worker/src/lifecycle/machine.ts";
 import { producerStatus } from "../../worker/src/lifecycle/status.ts";
 import { ConfigError, numberVar } from "../../worker/src/settings.ts";
 import type { StoredEvent } from "../../worker/src/store/events.ts";
@@ -136,5 +138,24 @@ describe("producer status", () => {
     // The instance finished but its ending is not recorded yet: still running, not complete.
     expect(producerStatus(event("started"), instance("complete"), now).status).toBe("running");
     expect(producerStatus(event("accepted"), instance("errored"), now).status).toBe("errored");
+  });
+});
+
+describe("lifecycle", () => {
+  it("derives the final states (retention may forget them) from the transitions", () => {
+    expect(FINAL_STATES).toEqual(["delivered", "discarded", "cancelled"]);
+  });
+});
+
+describe("header values", () => {
+  it.each([
+    ["tenant-7", "tenant-7"],
+    ["inner space", "inner space"],
+    ["شركة", "UTF-8''%D8%B4%D8%B1%D9%83%D8%A9"],
+    ["utf-8''x", "UTF-8''utf-8''x"],
+    ["line\nbreak", "UTF-8''line%0Abreak"],
+  ])("%j travels as %j and decodes back", (value, sent) => {
+    expect(encodeHeaderValue(value)).toBe(sent);
+    expect(decodeHeaderValue(sent)).toBe(value);
   });
 });

@@ -75,7 +75,7 @@ app.get("/status/:id", requireBearer, async (c) => {
   return c.json(answer);
 });
 
-app.use("/events/*", requireBearer);
+app.use("/events/*", requireBearer, rateLimit);
 app.route("/events", cancel);
 
 app.use("/failed-events", requireBearer);

@@ -93,3 +93,15 @@ export function allowed(name: TransitionName, by: Actor): Transition {
 export function fromClause(name: TransitionName): string {
   return `state IN (${TRANSITIONS[name].from.map((s) => `'${s}'`).join(", ")})`;
 }
+
+/**
+ * States no transition leaves: the event is settled for good (delivered, discarded, cancelled),
+ * so retention may forget its payload and, later, the row. Derived, so a new state that can be
+ * left is never forgotten by mistake.
+ */
+export const FINAL_STATES: readonly State[] = STATES.filter((state) =>
+  Object.values(TRANSITIONS).every((t: Transition) => !t.from.includes(state)),
+);
+
+/** `state IN (...)` for the final states. */
+export const finalClause = (): string => `state IN (${FINAL_STATES.map((s) => `'${s}'`).join(", ")})`;

@@ -1,3 +1,4 @@
+import { finalClause } from "../lifecycle/machine.ts";
 import { ensureSchema } from "./schema.ts";
 
 /** A delayed event's row is kept until its delay (at most 365 days) has surely passed. */
@@ -23,13 +24,13 @@ export interface Purged {
 
 /**
  * Forgets what is settled and older than `before`, in bounded chunks: the history and payload of
- * delivered and discarded events (dead ones stay until an operator acts), then, much later, the
+ * final events (delivered, discarded, cancelled; dead ones stay until an operator acts), then, much later, the
  * compacted rows themselves. A sweep that hits its bound leaves the rest to the next one.
  */
 export async function purgeBefore(db: D1Database, before: number): Promise<Purged> {
   await ensureSchema(db);
   const purged: Purged = { history: 0, compacted: 0, deleted: 0 };
-  const expired = `SELECT id FROM events WHERE state IN ('delivered', 'discarded') AND job IS NOT NULL
+  const expired = `SELECT id FROM events WHERE ${finalClause()} AND job IS NOT NULL
       AND updated_at < ?1 AND (run_at IS NULL OR run_at < ?2) LIMIT ${CHUNK}`;
   for (let i = 0; i < MAX_CHUNKS; i++) {
     const [history, compacted] = await db.batch([
@@ -48,7 +49,7 @@ export async function purgeBefore(db: D1Database, before: number): Promise<Purge
     const deleted = await db
       .prepare(
         `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE job IS NULL
-           AND state IN ('delivered', 'discarded') AND updated_at < ?1 LIMIT ${CHUNK})`,
+           AND ${finalClause()} AND updated_at < ?1 LIMIT ${CHUNK})`,
       )
       .bind(before - TOMBSTONE_MS)
       .run();

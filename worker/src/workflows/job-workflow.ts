@@ -48,7 +48,8 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const job = parsed.data;
     // A moment already passed (a delay shorter than the creation took) needs no sleep: the
     // engine refuses to sleep until the past, and would fail the event for it.
-    if (job.runAt !== undefined && job.runAt > Date.now()) await step.sleepUntil("delay", new Date(job.runAt));
+    if (job.runAt !== undefined && job.runAt > Date.now())
+      await step.sleepUntil("delay", new Date(job.runAt));
 
     const steps = stepsOf(job.name);
     const done: JobResult["steps"] = [];
