@@ -148,7 +148,7 @@ describe("hostile input", () => {
     const result = await dispatch([tooDeep, tooBig]);
     expect(result.ids).toEqual([]);
     expect(result.errors?.map((e) => e.error)).toEqual([
-      expect.stringMatching(/nests deeper than 32 levels/),
+      expect.stringMatching(new RegExp(`nests deeper than ${LIMITS.payloadDepth} levels`)),
       expect.stringMatching(/payload is \d+ bytes, more than 262144/),
     ]);
   });

@@ -228,12 +228,8 @@ describe("delays", () => {
     expect(await backend.waitForCalls(event.id, 1)).toHaveLength(1);
   });
 
-  it.each([
-    ["a delay over 365 days", { delayMs: 366 * 86_400_000 }],
-    ["a negative delay", { delayMs: -1 }],
-    ["a fractional delay", { delayMs: 1.5 }],
-  ])("rejects %s", async (_, extra) => {
-    const event = { ...legacy("email/reset-password", resetPassword), ...extra };
+  it("rejects a delay over 365 days (negative and fractional ones are accepted: producers.test.ts)", async () => {
+    const event = { ...legacy("email/reset-password", resetPassword), delayMs: 366 * 86_400_000 };
     const result = await dispatch([event]);
     expect(result.errors?.[0]?.error).toMatch(/^Invalid event structure: delayMs/);
   });
