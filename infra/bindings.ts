@@ -17,6 +17,13 @@ import type { StackNames } from "./names.ts";
 
 type Binding = types.input.WorkersScriptBinding;
 
+/** Where the stack serves (config validation guarantees one of the two routes). */
+export function workerUrl(config: StackConfig, names: StackNames): string {
+  return config.customDomain
+    ? `https://${config.customDomain}`
+    : `https://${names.script}.${config.workersDevSubdomain}.workers.dev`;
+}
+
 /** Values of the plain-text bindings; every var of the topology that a deployment sets. */
 export function deployedVars(
   config: StackConfig,
@@ -30,6 +37,12 @@ export function deployedVars(
     RETENTION_DAYS: String(config.retentionDays),
     RECOVERY_QUEUE_NAME: names.recoveryQueue,
     DEAD_LETTER_QUEUE_NAME: names.deadLetterQueue,
+    STACK_NAME: config.stack,
+    PUBLIC_URL: workerUrl(config, names),
+    ALERT_DEAD_EVENTS: String(config.alerts.deadEvents),
+    ALERT_FAILURE_RATE: String(config.alerts.failurePercent / 100),
+    ALERT_MIN_CALLS: String(config.alerts.minCalls),
+    ALERT_BACKLOG: String(config.alerts.backlog),
   };
 }
 
@@ -60,6 +73,7 @@ export function scriptBindings(
       text,
     })),
     { type: "secret_text", name: SECRETS.authToken, text: config.authToken },
+    { type: "secret_text", name: SECRETS.operatorToken, text: config.operatorToken },
     ...optionalSecrets(config).map(([name, text]) => ({ type: "secret_text", name, text })),
   ];
 }
@@ -70,6 +84,8 @@ function optionalSecrets(config: StackConfig): [string, pulumi.Output<string>][]
     [SECRETS.authTokenNext, config.authTokenNext],
     [SECRETS.backendToken, config.backendToken],
     [SECRETS.signingSecret, config.signingSecret],
+    [SECRETS.operatorTokenNext, config.operatorTokenNext],
+    [SECRETS.alertWebhookUrl, config.alertWebhookUrl],
   ];
   return secrets.filter((entry): entry is [string, pulumi.Output<string>] => entry[1] !== undefined);
 }
@@ -84,5 +100,6 @@ export function expectedBindingNames(): string[] {
     ...Object.values(RATE_LIMITS).map((limit) => limit.binding),
     ...vars,
     SECRETS.authToken,
+    SECRETS.operatorToken,
   ].sort();
 }

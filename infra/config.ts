@@ -36,6 +36,12 @@ export interface StackConfig {
   backendToken: pulumi.Output<string> | undefined;
   /** Signs every backend call when set. */
   signingSecret: pulumi.Output<string> | undefined;
+  /** The operator API and the console; producer tokens are refused there. */
+  operatorToken: pulumi.Output<string>;
+  operatorTokenNext: pulumi.Output<string> | undefined;
+  /** Slack-compatible incoming webhook for alerts; none are sent when unset. */
+  alertWebhookUrl: pulumi.Output<string> | undefined;
+  alerts: { deadEvents: number; failurePercent: number; minCalls: number; backlog: number };
 }
 
 export const D1_LOCATION_HINTS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as const;
@@ -84,6 +90,13 @@ export const CONFIG_KEYS = {
   authTokenNext: "pulumi config set --secret authTokenNext <token>",
   backendToken: "pulumi config set --secret backendToken <token>",
   signingSecret: "pulumi config set --secret signingSecret <secret>",
+  operatorToken: "pulumi config set --secret operatorToken <token>",
+  operatorTokenNext: "pulumi config set --secret operatorTokenNext <token>",
+  alertWebhookUrl: "pulumi config set --secret alertWebhookUrl https://hooks.slack.com/services/<...>",
+  alertDeadEvents: "pulumi config set alertDeadEvents 1",
+  alertFailurePercent: "pulumi config set alertFailurePercent 50",
+  alertMinCalls: "pulumi config set alertMinCalls 20",
+  alertBacklog: "pulumi config set alertBacklog 100",
 } as const;
 
 type Key = keyof typeof CONFIG_KEYS;
@@ -146,6 +159,7 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   if (d1LocationHint !== undefined && !(D1_LOCATION_HINTS as readonly string[]).includes(d1LocationHint))
     throw invalid("d1LocationHint", `expected one of ${D1_LOCATION_HINTS.join(", ")}`);
   if (config.get("authToken") === undefined) throw missing("authToken");
+  if (config.get("operatorToken") === undefined) throw missing("operatorToken");
 
   return {
     stack,
@@ -170,6 +184,15 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     authTokenNext: optionalSecret("authTokenNext"),
     backendToken: optionalSecret("backendToken"),
     signingSecret: optionalSecret("signingSecret"),
+    operatorToken: config.requireSecret("operatorToken"),
+    operatorTokenNext: optionalSecret("operatorTokenNext"),
+    alertWebhookUrl: optionalSecret("alertWebhookUrl"),
+    alerts: {
+      deadEvents: number("alertDeadEvents", Number(VARS.ALERT_DEAD_EVENTS), 1, 1_000_000),
+      failurePercent: number("alertFailurePercent", Number(VARS.ALERT_FAILURE_RATE) * 100, 1, 100),
+      minCalls: number("alertMinCalls", Number(VARS.ALERT_MIN_CALLS), 1, 1_000_000),
+      backlog: number("alertBacklog", Number(VARS.ALERT_BACKLOG), 1, 100_000_000),
+    },
   };
 }
 

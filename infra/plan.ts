@@ -15,6 +15,7 @@ const PLACEHOLDERS: Record<string, string> = {
   accountId: "0".repeat(32),
   backendUrl: "https://backend-url-not-set.plan",
   authToken: "[secret authToken]",
+  operatorToken: "[secret operatorToken]",
 };
 // A route too: prod serves on a custom domain, the others on workers.dev.
 if (file.values.workersDev === "false")
@@ -22,7 +23,7 @@ if (file.values.workersDev === "false")
 else if (!file.values.customDomain) PLACEHOLDERS.workersDevSubdomain = "subdomain-not-set";
 const placeholders = Object.keys(PLACEHOLDERS).filter((key) => !(key in file.values));
 const config = { ...file.values, ...Object.fromEntries(placeholders.map((k) => [k, PLACEHOLDERS[k] ?? ""])) };
-const run = await runUnderMocks(stack, config, [...file.secrets, "authToken"]);
+const run = await runUnderMocks(stack, config, [...file.secrets, "authToken", "operatorToken"]);
 
 const short = (type: string) => type.split(":").at(-1) ?? type;
 const settings = (r: RecordedResource): string => {

@@ -11,7 +11,7 @@ import {
   WORKFLOW_KINDS,
   WORKFLOWS,
 } from "../worker/src/topology.ts";
-import { scriptBindings } from "./bindings.ts";
+import { scriptBindings, workerUrl } from "./bindings.ts";
 import type { StackConfig } from "./config.ts";
 import { stackNames } from "./names.ts";
 
@@ -164,13 +164,8 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
     );
   }
 
-  // Config validation guarantees one of the two routes.
-  const workerUrl = config.customDomain
-    ? `https://${config.customDomain}`
-    : `https://${names.script}.${config.workersDevSubdomain}.workers.dev`;
-
   return {
-    workerUrl: pulumi.output(workerUrl),
+    workerUrl: pulumi.output(workerUrl(config, names)),
     scriptName: script.scriptName,
     bundleSha256: script.contentSha256,
     recoveryQueue: recoveryQueue.queueName,

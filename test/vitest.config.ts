@@ -13,6 +13,8 @@ import {
   TEST_BACKEND_TIMEOUT_MS,
   TEST_BACKEND_TOKEN,
   TEST_MAX_EVENTS,
+  TEST_OPERATOR_TOKEN,
+  TEST_OPERATOR_TOKEN_NEXT,
   TEST_RATE_LIMIT,
   TEST_RECOVERY_MAX_RETRIES,
   TEST_RETRY_DELAY_SCALE,
@@ -42,6 +44,8 @@ const workerProject = (
       miniflare: localWorkerOptions({
         authToken: TEST_AUTH_TOKEN,
         authTokenNext: TEST_AUTH_TOKEN_NEXT,
+        operatorToken: TEST_OPERATOR_TOKEN,
+        operatorTokenNext: TEST_OPERATOR_TOKEN_NEXT,
         backendToken: TEST_BACKEND_TOKEN,
         signingSecret: TEST_SIGNING_SECRET,
         backendUrl: inject("backendUrl"),

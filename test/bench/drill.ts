@@ -10,7 +10,7 @@ import type { EventName } from "../../worker/src/events/catalog.ts";
 import { client } from "../support/client.ts";
 import { legacyProducer } from "../support/legacy-producer.ts";
 import { machine } from "./machine.ts";
-import { BENCH_TOKEN } from "./runtimes.ts";
+import { BENCH_OPERATOR_TOKEN, BENCH_TOKEN } from "./runtimes.ts";
 
 /**
  * `npm run drill`: N events (default 2,000) sent in bursts by producers that behave like the
@@ -40,6 +40,7 @@ const state = await mkdtemp(join(tmpdir(), "jobs-drill-"));
 const start = () =>
   startRuntime({
     authToken: BENCH_TOKEN,
+    operatorToken: BENCH_OPERATOR_TOKEN,
     backendUrl: backend.url,
     dispatchRateLimit: 1_000_000,
     retryDelayScale: 0.001,
@@ -102,7 +103,7 @@ console.log(
 );
 
 const accepted = events.filter((e) => producer.accepted.has(e.id));
-const operator = () => client(runtime.url, BENCH_TOKEN);
+const operator = () => client(runtime.url, { producer: BENCH_TOKEN, operator: BENCH_OPERATOR_TOKEN });
 let result = account(accepted, backend.calls, await operator().failed("dead"));
 const deadline = Date.now() + 10 * 60_000;
 while (result.missing.length > 0 && Date.now() < deadline) {

@@ -5,6 +5,7 @@ import { type Runtime, startRuntime } from "../../worker/local/runtime.ts";
 import { COMPATIBILITY_DATE, LOCAL_COMPATIBILITY_FLAGS } from "../../worker/src/topology.ts";
 
 export const BENCH_TOKEN = "bench-token-5f4e3d2c1b0a";
+export const BENCH_OPERATOR_TOKEN = "bench-operator-token-a1b2c3d4e5";
 
 /** The real worker, as `npm run dev` runs it, with a rate limit the benchmark cannot reach. */
 export function startJobs(

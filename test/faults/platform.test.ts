@@ -9,6 +9,7 @@ import {
   backend,
   dispatch,
   envelope,
+  operator,
   request,
   resetPassword,
   settled,
@@ -224,7 +225,7 @@ describe("handing over and replaying when the queue or D1 fails", () => {
     await dispatch([event]);
     await reach(event.id, "dead");
     await faults({ queueSendFailRate: 1 });
-    const replay = await request(`/failed-events/${event.id}/replay`, { method: "POST" });
+    const replay = await operator(`/failed-events/${event.id}/replay`, { method: "POST" });
     expect(replay.status).toBe(202);
     expect(await stateOf(event.id)).toBe("retrying");
     await reconciledToDelivered(event.id);
@@ -267,7 +268,7 @@ describe("guarded transitions and concurrent repairs", () => {
     expect(
       await transition(testEnv.DB, delivered.id, "retry", "recovery", { remainingSteps: [] }, entry),
     ).toBe(false);
-    expect((await request(`/failed-events/${delivered.id}`, { method: "DELETE" })).status).toBe(409);
+    expect((await operator(`/failed-events/${delivered.id}`, { method: "DELETE" })).status).toBe(409);
     expect(await stateOf(delivered.id)).toBe("delivered");
     expect(await historyCount(delivered.id)).toBe(before);
   });
@@ -308,7 +309,7 @@ describe("guarded transitions and concurrent repairs", () => {
     await reconcile();
     expect(await stateOf(event.id)).toBe("dead");
     expect(await backend.calls(event.id)).toHaveLength(0);
-    expect((await request(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(202);
+    expect((await operator(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(202);
     expect(await reach(event.id, "delivered")).toBe("delivered");
     expect(await performed(event.id)).toBe(1);
   });

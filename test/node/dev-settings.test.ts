@@ -81,3 +81,18 @@ it("runs the scheduled handler every SCHEDULED_INTERVAL_SECONDS, 60 by default, 
     );
   }
 });
+
+it("reads OPERATOR_TOKEN like AUTH_TOKEN, and makes one up (to print) when it is unset", () => {
+  expect(devSettings({ OPERATOR_TOKEN: "op-env" }, "OPERATOR_TOKEN=op-file\n")).toMatchObject({
+    operatorToken: "op-env",
+    generatedOperatorToken: false,
+  });
+  expect(devSettings({}, "OPERATOR_TOKEN=op-file\nOPERATOR_TOKEN_NEXT=op-next\n")).toMatchObject({
+    operatorToken: "op-file",
+    operatorTokenNext: "op-next",
+  });
+  const generated = devSettings({});
+  expect(generated.generatedOperatorToken).toBe(true);
+  expect(generated.operatorToken).toMatch(/^op-[0-9a-f]{24}$/);
+  expect(generated.operatorToken).not.toBe(generated.authToken);
+});

@@ -32,8 +32,9 @@ it("exports the stack outputs from infra/index.ts and uploads a file the provide
       [`${PROJECT}:backendUrl`]: "https://api.staging.acme-jobs.dev",
       [`${PROJECT}:workersDevSubdomain`]: "acme-jobs",
       [`${PROJECT}:authToken`]: "entry-secret-token",
+      [`${PROJECT}:operatorToken`]: "entry-operator-token",
     },
-    [`${PROJECT}:authToken`],
+    [`${PROJECT}:authToken`, `${PROJECT}:operatorToken`],
   );
   const program = await import("../../infra/index.ts");
   const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));

@@ -39,9 +39,21 @@ const userConfig = (stack: string): Record<string, string> => ({
 });
 const tokens = (stack: string) => ({
   authToken: `auth-${stack}-0f9e8d7c6b5a`,
+  operatorToken: `operator-${stack}-7a6b5c4d3e`,
   backendToken: `backend-${stack}-1a2b3c4d5e`,
   signingSecret: `signing-${stack}-9e8d7c6b5a4f`,
 });
+
+/** Every config key that holds a secret. */
+const SECRET_KEYS = [
+  "authToken",
+  "authTokenNext",
+  "backendToken",
+  "signingSecret",
+  "operatorToken",
+  "operatorTokenNext",
+  "alertWebhookUrl",
+];
 
 let bundle: Bundle;
 beforeAll(async () => {
@@ -55,15 +67,11 @@ async function runStack(stack: string, change: (config: Record<string, string>) 
     ...values,
     ...userConfig(stack),
     authToken: tokens(stack).authToken,
+    operatorToken: tokens(stack).operatorToken,
   };
   if (stack === "prod") Object.assign(config, tokens(stack));
   change(config);
-  return runUnderMocks(
-    stack,
-    config,
-    ["authToken", "authTokenNext", "backendToken", "signingSecret"],
-    bundle,
-  );
+  return runUnderMocks(stack, config, SECRET_KEYS, bundle);
 }
 
 const ofType = (run: MockRun, type: string) =>
@@ -362,7 +370,7 @@ describe("stack config", () => {
       runtime: { name: string };
     };
     expect(project).toMatchObject({ main: "infra/", runtime: { name: "nodejs" } });
-    const secrets = ["authToken", "authTokenNext", "backendToken", "signingSecret"];
+    const secrets = SECRET_KEYS;
     const required = ["accountId", "backendUrl"];
     expect(Object.keys(project.config).sort()).toEqual(
       Object.keys(CONFIG_KEYS)
@@ -397,11 +405,12 @@ describe("bundle hash", () => {
 
   it("changes the script's inputs when and only when the bundle changes", async () => {
     const { values } = await stackFileConfig("dev");
-    const config = { ...values, ...userConfig("dev"), authToken: "t" };
+    const config = { ...values, ...userConfig("dev"), authToken: "t", operatorToken: "o" };
     const hash = async (b: Bundle) =>
       unwrap(
-        (await runUnderMocks("dev", config, ["authToken"], b)).resources.find((r) => r.name === "worker")
-          ?.inputs,
+        (await runUnderMocks("dev", config, ["authToken", "operatorToken"], b)).resources.find(
+          (r) => r.name === "worker",
+        )?.inputs,
       ) as Record<string, unknown>;
     const same = await hash(bundle);
     const rebuilt = await hash(await bundleWorker(dirname(bundle.path)));
@@ -437,6 +446,8 @@ describe("npm run plan", () => {
     expect(output).toContain(`DISPATCH_RATE_LIMIT (ratelimit namespace ${base}, 1200/60s)`);
     expect(output).toContain(`TENANT_RATE_LIMIT (ratelimit namespace ${base + 1}, 150/60s)`);
     expect(output).toContain("Bundle ../dist/worker.js (as the provider opens it from infra)");
-    expect(output).toMatch(/Note: accountId, backendUrl, authToken, customDomain, zoneId not set/);
+    expect(output).toMatch(
+      /Note: accountId, backendUrl, authToken, operatorToken, customDomain, zoneId not set/,
+    );
   }, 60_000);
 });

@@ -15,6 +15,7 @@ import { client } from "../support/client.ts";
  */
 const N = Number(process.env.RECOVERY_E2E_EVENTS ?? 200);
 const token = "recovery-e2e-token";
+const operatorToken = "recovery-e2e-operator-token";
 let backend: Backend;
 let runtime: Runtime;
 let state: string;
@@ -24,6 +25,7 @@ beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), "jobs-e2e-"));
   runtime = await startRuntime({
     authToken: token,
+    operatorToken,
     backendUrl: backend.url,
     persistTo: state,
     // 1000x faster: step retries 1, 2, 4 ms; queue deliveries 0 s, 0 s, 1 s, 2 s, 3 s, ...
@@ -58,7 +60,7 @@ it(`accounts for all ${N} events: delivered or dead, none missing, none both, ev
   // 30% of calls fail while the budget lasts: enough to push some events into the recovery queue.
   backend.addFault({ status: 503, rate: 0.3, count: Math.round(N * 0.6) });
 
-  const producer = client(runtime.url, token);
+  const producer = client(runtime.url, { producer: token, operator: operatorToken });
   await producer.dispatchAll(events);
   const dead = () => producer.failed("dead");
 

@@ -2,12 +2,16 @@ import type { EventName } from "../../worker/src/events/catalog.ts";
 import { VALID_PAYLOADS } from "./payloads.ts";
 
 /** A producer and an operator of a running worker, for end-to-end runs and drills. */
-export function client(url: string, token: string) {
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    });
+export function client(url: string, tokens: { producer: string; operator: string }) {
+  const call =
+    (token: string) =>
+    (path: string, init: RequestInit = {}) =>
+      fetch(`${url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      });
+  const api = call(tokens.producer);
+  const operatorApi = call(tokens.operator);
   return {
     /** Dispatches valid envelopes for `events` in batches of 100; throws unless every one is started. */
     async dispatchAll(events: readonly { id: string; name: EventName }[]): Promise<void> {
@@ -31,11 +35,11 @@ export function client(url: string, token: string) {
       const found = new Map<string, string>();
       for (let cursor: string | undefined, more = true; more; ) {
         const path = `/failed-events?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`;
-        let response = await api(path);
+        let response = await operatorApi(path);
         // Under injected platform faults a page can meet D1 down (503): ask again.
         for (let tries = 1; response.status === 503 && tries < 10; tries++) {
           await new Promise((r) => setTimeout(r, 200));
-          response = await api(path);
+          response = await operatorApi(path);
         }
         if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
         const page = (await response.json()) as {

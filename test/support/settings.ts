@@ -13,5 +13,15 @@ export const TEST_RECOVERY_MAX_RETRIES = 2;
 export const TEST_AUTH_TOKEN_NEXT = "test-dispatch-token-next-5566778899";
 /** Every callback in the worker tests is signed with this and verified by the reference backend. */
 export const TEST_SIGNING_SECRET = "test-signing-secret-aabbccddeeff";
+/** The operator API and the console accept only these. */
+export const TEST_OPERATOR_TOKEN = "test-operator-token-4455667788";
+export const TEST_OPERATOR_TOKEN_NEXT = "test-operator-token-next-1122334455";
 /** Secret values that must never appear in any log line of a test run. */
-export const TEST_SECRETS = [TEST_AUTH_TOKEN, TEST_AUTH_TOKEN_NEXT, TEST_BACKEND_TOKEN, TEST_SIGNING_SECRET];
+export const TEST_SECRETS = [
+  TEST_AUTH_TOKEN,
+  TEST_AUTH_TOKEN_NEXT,
+  TEST_BACKEND_TOKEN,
+  TEST_SIGNING_SECRET,
+  TEST_OPERATOR_TOKEN,
+  TEST_OPERATOR_TOKEN_NEXT,
+];

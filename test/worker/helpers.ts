@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { Call, Fault } from "../../worker/local/backend-api.ts";
-import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN } from "../support/settings.ts";
+import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN, TEST_OPERATOR_TOKEN } from "../support/settings.ts";
 
 export const testEnv = env as unknown as import("../../worker/src/env.ts").Env;
 
@@ -16,6 +16,14 @@ export function request(path: string, init: RequestInit & { token?: string | nul
   const token = init.token === undefined ? TEST_AUTH_TOKEN : init.token;
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
   return exports.default.fetch(new Request(`https://jobs.test${path}`, { ...init, headers }));
+}
+
+/** A request with operator credentials: the operator API and the console. */
+export function operator(
+  path: string,
+  init: RequestInit & { token?: string | null } = {},
+): Promise<Response> {
+  return request(path, { token: TEST_OPERATOR_TOKEN, ...init });
 }
 
 export interface DispatchResponse {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { app } from "../../worker/src/http/app.ts";
 import { openApiDocument } from "../../worker/src/http/openapi.ts";
 import { envelopeSdk, legacySdk, type Reading } from "../support/sdk-behaviour.ts";
 import { TEST_MAX_EVENTS } from "../support/settings.ts";
@@ -194,5 +195,16 @@ describe("GET /openapi.json", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await response.json()).toEqual(openApiDocument());
+  });
+
+  it("describes every route the worker serves, with its methods", () => {
+    const served = app.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z]+)/g, "{$1}")}`);
+    const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
+      ([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(new Set(served).size).toBeGreaterThan(8);
+    expect(documented.sort()).toEqual([...new Set(served)].sort());
   });
 });

@@ -14,6 +14,7 @@ import {
   backend,
   dispatch,
   envelope,
+  operator,
   request,
   resetPassword,
   settled,
@@ -33,7 +34,7 @@ interface FailedEvent {
 }
 
 const failed = async (id: string): Promise<FailedEvent | undefined> => {
-  const response = await request(`/failed-events/${id}`);
+  const response = await operator(`/failed-events/${id}`);
   return response.status === 200 ? ((await response.json()) as FailedEvent) : undefined;
 };
 
@@ -124,7 +125,7 @@ describe("recovery queue", () => {
     expect(dead.history.filter((h) => h.tier === "queue")).toHaveLength(deliveries);
     expect(await backend.calls(event.id)).toHaveLength(WORKFLOW_ATTEMPTS + deliveries);
 
-    const replay = await request(`/failed-events/${event.id}/replay`, { method: "POST" });
+    const replay = await operator(`/failed-events/${event.id}/replay`, { method: "POST" });
     expect(replay.status).toBe(202);
     await until(event.id, "delivered");
     const calls = await backend.calls(event.id);
@@ -133,7 +134,7 @@ describe("recovery queue", () => {
       new Set(calls.map((c) => `${c.eventId} ${c.traceId} ${c.idempotencyKey} ${c.tenantId}`)).size,
     ).toBe(1);
     // Delivered events are not replayed again.
-    expect((await request(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(409);
+    expect((await operator(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(409);
   });
 
   it("honours a Retry-After longer than the ladder step", async () => {
@@ -168,7 +169,7 @@ describe("messages that match no event", () => {
 
   it("keeps an unreadable message as a dead orphan record", async () => {
     const result = await run(QUEUES.recovery.name, "not a pointer");
-    const list = (await (await request("/failed-events?name=unknown&limit=200")).json()) as {
+    const list = (await (await operator("/failed-events?name=unknown&limit=200")).json()) as {
       events: FailedEvent[];
     };
     const orphan = list.events.find((e) => e.id === `orphan_${result.explicitAcks[0]}`);
@@ -191,7 +192,7 @@ describe("operator API", () => {
   it("lists with filters, the queue names, and cursor pagination", async () => {
     const tenant = uid("tenant");
     const events = await deadEvents(tenant, 5);
-    const first = await (await request(`/failed-events?tenant=${tenant}&status=dead&limit=2`)).json();
+    const first = await (await operator(`/failed-events?tenant=${tenant}&status=dead&limit=2`)).json();
     expect(first).toMatchObject({
       info: expect.stringContaining("replay"),
       queues: { retry: QUEUES.recovery.name, deadLetter: QUEUES.deadLetter.name },
@@ -204,24 +205,24 @@ describe("operator API", () => {
       seen.push(...page.events.map((e) => e.id));
       if (!page.nextCursor) break;
       page = await (
-        await request(`/failed-events?tenant=${tenant}&limit=2&cursor=${page.nextCursor}`)
+        await operator(`/failed-events?tenant=${tenant}&limit=2&cursor=${page.nextCursor}`)
       ).json();
     }
     expect(seen.sort()).toEqual(events.map((e) => e.id).sort());
-    const none = await (await request(`/failed-events?tenant=${tenant}&status=delivered`)).json();
+    const none = await (await operator(`/failed-events?tenant=${tenant}&status=delivered`)).json();
     expect((none as { events: unknown[] }).events).toEqual([]);
     const future = new Date(Date.now() + 60_000).toISOString();
-    const later = await (await request(`/failed-events?tenant=${tenant}&from=${future}`)).json();
+    const later = await (await operator(`/failed-events?tenant=${tenant}&from=${future}`)).json();
     expect((later as { events: unknown[] }).events).toEqual([]);
     const before = await (
-      await request(`/failed-events?tenant=${tenant}&to=${future}&name=email/reset-password`)
+      await operator(`/failed-events?tenant=${tenant}&to=${future}&name=email/reset-password`)
     ).json();
     expect((before as { events: unknown[] }).events).toHaveLength(5);
   });
 
   it("inspects one event with its payload and history", async () => {
     const [event] = await deadEvents(uid("tenant"), 1);
-    const body = (await (await request(`/failed-events/${event?.id}`)).json()) as FailedEvent & {
+    const body = (await (await operator(`/failed-events/${event?.id}`)).json()) as FailedEvent & {
       event: unknown;
     };
     expect(body.event).toMatchObject({
@@ -237,7 +238,7 @@ describe("operator API", () => {
     const events = await deadEvents(tenant, 3);
     const ids = events.map((e) => e.id).sort();
     const replay = (body: unknown) =>
-      request("/failed-events/replay", {
+      operator("/failed-events/replay", {
         method: "POST",
         body: JSON.stringify(body),
         headers: { "content-type": "application/json" },
@@ -255,10 +256,10 @@ describe("operator API", () => {
 
   it("discards an event, which stays visible as discarded", async () => {
     const [event] = await deadEvents(uid("tenant"), 1);
-    const response = await request(`/failed-events/${event?.id}`, { method: "DELETE" });
+    const response = await operator(`/failed-events/${event?.id}`, { method: "DELETE" });
     expect(await response.json()).toEqual({ id: event?.id, status: "discarded" });
     expect((await failed(event?.id as string))?.status).toBe("discarded");
-    expect((await request(`/failed-events/${event?.id}/replay`, { method: "POST" })).status).toBe(409);
+    expect((await operator(`/failed-events/${event?.id}/replay`, { method: "POST" })).status).toBe(409);
   });
 
   it("does not replay an event that is still retrying (its own retries are under way)", async () => {
@@ -279,7 +280,7 @@ describe("operator API", () => {
       remainingSteps: ["email/verification"],
     });
     expect((await failed(id))?.replayable).toBe(false);
-    const response = await request(`/failed-events/${id}/replay`, { method: "POST" });
+    const response = await operator(`/failed-events/${id}/replay`, { method: "POST" });
     expect(response.status).toBe(409);
     expect(((await response.json()) as { error: string }).error).toBe(
       "Not replayable: the event is retrying",
@@ -287,14 +288,14 @@ describe("operator API", () => {
   });
 
   it("answers 404, 400 and 401 where it should", async () => {
-    expect((await request(`/failed-events/${uid()}`)).status).toBe(404);
-    expect((await request(`/failed-events/${uid()}/replay`, { method: "POST" })).status).toBe(404);
-    expect((await request(`/failed-events/${uid()}`, { method: "DELETE" })).status).toBe(404);
-    expect((await request("/failed-events?status=lost")).status).toBe(400);
-    expect((await request("/failed-events?cursor=%%%")).status).toBe(400);
-    expect((await request("/failed-events?limit=0")).status).toBe(400);
-    expect((await request("/failed-events", { token: null })).status).toBe(401);
-    expect((await request(`/failed-events/${uid()}`, { token: null })).status).toBe(401);
+    expect((await operator(`/failed-events/${uid()}`)).status).toBe(404);
+    expect((await operator(`/failed-events/${uid()}/replay`, { method: "POST" })).status).toBe(404);
+    expect((await operator(`/failed-events/${uid()}`, { method: "DELETE" })).status).toBe(404);
+    expect((await operator("/failed-events?status=lost")).status).toBe(400);
+    expect((await operator("/failed-events?cursor=%%%")).status).toBe(400);
+    expect((await operator("/failed-events?limit=0")).status).toBe(400);
+    expect((await operator("/failed-events", { token: null })).status).toBe(401);
+    expect((await operator(`/failed-events/${uid()}`, { token: null })).status).toBe(401);
   });
 });
 

@@ -19,6 +19,11 @@ export interface LocalSettings {
   authToken: string;
   /** The second accepted dispatch token, as during a rotation. */
   authTokenNext?: string;
+  /** Operator credentials: the operator API and the console. */
+  operatorToken?: string;
+  operatorTokenNext?: string;
+  /** Where alerts go (the reference backend's /control/alerts locally). */
+  alertWebhookUrl?: string;
   backendUrl: string;
   backendToken?: string;
   /** Signs every backend call when set. */
@@ -83,6 +88,9 @@ export function localWorkerOptions(settings: LocalSettings) {
       RETRY_DELAY_SCALE: String(scale),
       [SECRETS.authToken]: settings.authToken,
       ...(settings.authTokenNext ? { [SECRETS.authTokenNext]: settings.authTokenNext } : {}),
+      ...(settings.operatorToken ? { [SECRETS.operatorToken]: settings.operatorToken } : {}),
+      ...(settings.operatorTokenNext ? { [SECRETS.operatorTokenNext]: settings.operatorTokenNext } : {}),
+      ...(settings.alertWebhookUrl ? { [SECRETS.alertWebhookUrl]: settings.alertWebhookUrl } : {}),
       ...(settings.backendToken ? { [SECRETS.backendToken]: settings.backendToken } : {}),
       ...(settings.signingSecret ? { [SECRETS.signingSecret]: settings.signingSecret } : {}),
       ...(settings.platformFaults

@@ -10,6 +10,12 @@ export interface DevSettings {
   /** True when the token was made up here and must be shown to the developer. */
   generatedToken: boolean;
   authTokenNext?: string;
+  operatorToken: string;
+  /** True when the operator token was made up here and must be shown to the developer. */
+  generatedOperatorToken: boolean;
+  operatorTokenNext?: string;
+  /** Where alerts go; the reference backend's sink when unset and the reference backend runs. */
+  alertWebhookUrl?: string;
   backendUrl?: string;
   backendToken?: string;
   signingSecret?: string;
@@ -64,6 +70,7 @@ export function devSettings(environment: NodeJS.ProcessEnv, devVars = ""): DevSe
   const file: Record<string, string | undefined> = parseEnv(devVars);
   const given = (name: string) => environment[name] || file[name] || undefined;
   const authToken = given("AUTH_TOKEN");
+  const operatorToken = given("OPERATOR_TOKEN");
   const faults = given("PLATFORM_FAULTS");
   return {
     port: Number(given("PORT") ?? 8787),
@@ -71,6 +78,10 @@ export function devSettings(environment: NodeJS.ProcessEnv, devVars = ""): DevSe
     authToken: authToken ?? `dev-${randomBytes(12).toString("hex")}`,
     generatedToken: authToken === undefined,
     authTokenNext: given("AUTH_TOKEN_NEXT"),
+    operatorToken: operatorToken ?? `op-${randomBytes(12).toString("hex")}`,
+    generatedOperatorToken: operatorToken === undefined,
+    operatorTokenNext: given("OPERATOR_TOKEN_NEXT"),
+    alertWebhookUrl: given("ALERT_WEBHOOK_URL"),
     backendUrl: given("BACKEND_URL"),
     backendToken: given("BACKEND_TOKEN"),
     signingSecret: given("SIGNING_SECRET"),

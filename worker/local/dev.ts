@@ -35,6 +35,9 @@ const runtime = await startRuntime({
   port: settings.port,
   authToken: settings.authToken,
   authTokenNext: settings.authTokenNext,
+  operatorToken: settings.operatorToken,
+  operatorTokenNext: settings.operatorTokenNext,
+  alertWebhookUrl: settings.alertWebhookUrl ?? (backend ? `${backend.url}/control/alerts` : undefined),
   signingSecret: settings.signingSecret,
   backendUrl: settings.backendUrl ?? (backend as Backend).url,
   backendToken: settings.backendToken,
@@ -56,6 +59,12 @@ if (settings.platformFaults) {
 if (settings.generatedToken) {
   console.log(`token    ${settings.authToken}   (development token; set AUTH_TOKEN to choose one)`);
 }
+if (settings.generatedOperatorToken) {
+  console.log(
+    `operator ${settings.operatorToken}   (development operator token; set OPERATOR_TOKEN to choose one)`,
+  );
+}
+console.log(`console  ${runtime.url}/console`);
 
 let stopping = false;
 async function stop(signal: string) {

@@ -131,6 +131,11 @@ export const SECRETS = {
   authTokenNext: "AUTH_TOKEN_NEXT",
   backendToken: "BACKEND_TOKEN",
   signingSecret: "SIGNING_SECRET",
+  /** Operators (the operator API and the console); producer tokens are refused there. */
+  operatorToken: "OPERATOR_TOKEN",
+  operatorTokenNext: "OPERATOR_TOKEN_NEXT",
+  /** Where alerts are posted (a Slack-compatible incoming webhook); a secret, as its URL is one. */
+  alertWebhookUrl: "ALERT_WEBHOOK_URL",
 } as const;
 
 /** Plain-text bindings with their defaults (the worker applies these when a var is absent). */
@@ -146,9 +151,30 @@ export const VARS = {
   /** Actual queue names (suffixed per stack); the operator API reports them. */
   RECOVERY_QUEUE_NAME: QUEUES.recovery.name,
   DEAD_LETTER_QUEUE_NAME: QUEUES.deadLetter.name,
+  /** Names the deployment in alerts. */
+  STACK_NAME: "local",
+  /** The worker's public URL, for console links in alerts; empty means none. */
+  PUBLIC_URL: "",
+  /** Alert thresholds (see ALERTS). */
+  ALERT_DEAD_EVENTS: "1",
+  ALERT_FAILURE_RATE: "0.5",
+  ALERT_MIN_CALLS: "20",
+  ALERT_BACKLOG: "100",
 } as const;
 
 export type VarName = keyof typeof VARS;
+
+/**
+ * Alerts, checked by the scheduled handler: new dead events (at least ALERT_DEAD_EVENTS since
+ * the last check), the backend's failure rate over `windowMs` (at least ALERT_FAILURE_RATE of at
+ * least ALERT_MIN_CALLS calls), the recovery backlog (at least ALERT_BACKLOG events retrying).
+ * One alert when a condition starts, one "resolved" when it clears.
+ */
+export const ALERTS = {
+  windowMs: 15 * 60 * 1000,
+  /** The webhook gets this long; the scheduled handler's other work never waits on it. */
+  timeoutMs: 5_000,
+} as const;
 
 /** Vars that only local runs and tests set; a deployment leaves them at their defaults. */
 export const LOCAL_ONLY_VARS = ["RETRY_DELAY_SCALE"] as const satisfies readonly VarName[];

@@ -10,7 +10,7 @@ import { loadEvent } from "../store/events.ts";
 import { LIMITS } from "../topology.ts";
 import { instanceStatus } from "../workflows/status.ts";
 import type { DispatchResponse, StatusResponse } from "./api.ts";
-import { type AppContext, rateLimit, requireBearer } from "./auth.ts";
+import { type AppContext, rateLimit, requireOperator, requireProducer } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { cancel } from "./cancel.ts";
 import { HttpError } from "./errors.ts";
@@ -36,7 +36,7 @@ app.get("/openapi.json", (c) => {
   });
 });
 
-app.post("/dispatch", requireBearer, rateLimit, async (c) => {
+app.post("/dispatch", requireProducer, rateLimit, async (c) => {
   const body = DispatchBody.safeParse(await readJson(c.req.raw, LIMITS.bodyBytes));
   if (!body.success) throw new HttpError(400, "Body must be a JSON object with an `events` array");
   const max = numberVar(c.env, "MAX_EVENTS_PER_REQUEST");
@@ -48,7 +48,7 @@ app.post("/dispatch", requireBearer, rateLimit, async (c) => {
   return c.json(result);
 });
 
-app.get("/status/:id", requireBearer, async (c) => {
+app.get("/status/:id", requireProducer, async (c) => {
   const id = c.req.param("id");
   if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
   const event = await loadEvent(c.env.DB, id);
@@ -75,11 +75,11 @@ app.get("/status/:id", requireBearer, async (c) => {
   return c.json(answer);
 });
 
-app.use("/events/*", requireBearer, rateLimit);
+app.use("/events/*", requireProducer, rateLimit);
 app.route("/events", cancel);
 
-app.use("/failed-events", requireBearer);
-app.use("/failed-events/*", requireBearer);
+app.use("/failed-events", requireOperator);
+app.use("/failed-events/*", requireOperator);
 app.route("/failed-events", failedEvents);
 
 app.notFound(() => {

@@ -8,24 +8,54 @@ export type AppContext = { Bindings: Env; Variables: { caller: string } };
 
 const sha256 = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
+/** Who may use a route: producers dispatch, read status and cancel; operators run the rest. */
+export type Role = "producer" | "operator";
+
+const TOKENS: Record<Role, (env: Env) => (string | undefined)[]> = {
+  producer: (env) => [env.AUTH_TOKEN, env.AUTH_TOKEN_NEXT],
+  operator: (env) => [env.OPERATOR_TOKEN, env.OPERATOR_TOKEN_NEXT],
+};
+
+/** The bearer token of a request, if it presents one. */
+export const presentedToken = (header: string | undefined) =>
+  /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "")?.[1];
+
 /**
- * Bearer authentication against the current and the next token (a rotation overlap), failing
- * closed when none is configured. Digests are compared, not the tokens, so every comparison is
- * constant-time whatever the lengths, and every configured token is compared.
+ * Whether `presented` is one of the role's tokens (the current and the next: a rotation
+ * overlap). Digests are compared, not the tokens, so every comparison is constant-time whatever
+ * the lengths, and every configured token is compared. Undefined when the role has no token.
  */
-export const requireBearer = createMiddleware<AppContext>(async (c, next) => {
-  const accepted = [c.env.AUTH_TOKEN, c.env.AUTH_TOKEN_NEXT].filter((t): t is string => Boolean(t));
-  if (accepted.length === 0) throw new HttpError(500, "Server misconfigured: no dispatch token is set");
-  const presented = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header("authorization") ?? "")?.[1];
-  if (presented === undefined) throw new HttpError(401, "Unauthorized");
+export async function matchesRole(env: Env, role: Role, presented: string): Promise<boolean | undefined> {
+  const accepted = TOKENS[role](env).filter((t): t is string => Boolean(t));
+  if (accepted.length === 0) return undefined;
   const [given, ...wanted] = await Promise.all([presented, ...accepted].map(sha256));
   let valid = false;
   for (const digest of wanted) valid = crypto.subtle.timingSafeEqual(given as ArrayBuffer, digest) || valid;
-  if (!valid) throw new HttpError(401, "Unauthorized");
-  // The caller's identity for rate limiting: a fingerprint, never the token itself.
-  c.set("caller", hex(given as ArrayBuffer).slice(0, 16));
-  await next();
-});
+  return valid;
+}
+
+/**
+ * Bearer authentication for a role, failing closed when the role has no token configured. A
+ * producer token on an operator route is told so (403), so a misconfigured client learns why.
+ */
+const requireRole = (role: Role) =>
+  createMiddleware<AppContext>(async (c, next) => {
+    const presented = presentedToken(c.req.header("authorization"));
+    const valid = presented === undefined ? false : await matchesRole(c.env, role, presented);
+    if (valid === undefined) throw new HttpError(500, `Server misconfigured: no ${role} token is set`);
+    if (presented === undefined) throw new HttpError(401, "Unauthorized");
+    if (!valid) {
+      if (role === "operator" && (await matchesRole(c.env, "producer", presented)))
+        throw new HttpError(403, "Forbidden: this is the operator API; a producer token cannot use it");
+      throw new HttpError(401, "Unauthorized");
+    }
+    // The caller's identity for rate limiting: a fingerprint, never the token itself.
+    c.set("caller", hex(await sha256(presented)).slice(0, 16));
+    await next();
+  });
+
+export const requireProducer = requireRole("producer");
+export const requireOperator = requireRole("operator");
 
 /** A tenant named by the request, usable as a key; anything else is ignored, never echoed. */
 const TENANT = new RegExp(`^[A-Za-z0-9_.:-]{1,${LIMITS.tenantIdLength}}$`);
