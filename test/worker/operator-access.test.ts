@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { MASK, sensitiveFields } from "../../worker/src/events/masking.ts";
+import { openApiDocument } from "../../worker/src/http/openapi.ts";
 import { TEST_AUTH_TOKEN, TEST_OPERATOR_TOKEN, TEST_OPERATOR_TOKEN_NEXT } from "../support/settings.ts";
-import { dispatch, envelope, operator, request, resetPassword } from "./helpers.ts";
+import { backend, dispatch, envelope, operator, request, resetPassword, statusIs } from "./helpers.ts";
 
 describe("operator access, separate from producers", () => {
   it("refuses a producer token on the operator API with 403 and says why", async () => {
@@ -35,5 +37,35 @@ describe("operator access, separate from producers", () => {
     expect((await request(`/status/${event.id}`, asOperator)).status).toBe(401);
     expect((await request(`/events/${event.id}/cancel`, { method: "POST", ...asOperator })).status).toBe(401);
     expect((await request(`/status/${event.id}`)).status).toBe(200);
+  });
+});
+
+describe("sensitive payload fields", () => {
+  it("are masked in the operator API, and a replay still sends the original", async () => {
+    const payload = { ...resetPassword, otpCode: "918273", extra: { apiKey: "k-123" } };
+    const event = envelope("email/reset-password", payload);
+    await backend.fault({ eventId: event.id, status: 422, count: 1 });
+    await dispatch([event]);
+    await statusIs(event.id, "dead");
+    const detail = (await (await operator(`/failed-events/${event.id}`)).json()) as {
+      event: { payload: unknown };
+    };
+    expect(detail.event.payload).toEqual({ ...resetPassword, otpCode: MASK, extra: { apiKey: MASK } });
+    expect(JSON.stringify(detail)).not.toContain("918273");
+    const list = await (await operator(`/failed-events?name=email/reset-password&limit=200`)).text();
+    expect(list).not.toContain("918273");
+
+    expect((await operator(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(202);
+    const calls = await backend.waitForCalls(event.id, 2);
+    expect(JSON.parse(calls.at(-1)?.body ?? "{}")).toEqual(payload);
+  });
+
+  it("are marked once, in the catalog, and the OpenAPI document shows the mark", () => {
+    expect([...sensitiveFields("email/new-account-credentials")]).toEqual(["temporaryPassword"]);
+    expect([...sensitiveFields("email/cart-recovery")]).toEqual(["recoveryUrl", "recoveryToken"]);
+    // biome-ignore lint/suspicious/noExplicitAny: reads a JSON document by known paths.
+    const schemas = (openApiDocument() as { components: { schemas: Record<string, any> } }).components
+      .schemas;
+    expect(schemas["email.reset-password"].properties.otpCode["x-sensitive"]).toBe(true);
   });
 });

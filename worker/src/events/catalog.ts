@@ -1,7 +1,16 @@
 import * as z from "zod";
 import type { WorkflowKind } from "../topology.ts";
 
+/** The schema metadata key that marks a field sensitive (an OpenAPI extension keyword). */
+export const SENSITIVE = "x-sensitive";
+
 const text = z.string().trim().min(1, "must be a non-empty string");
+/**
+ * A value the backend needs but no operator should read (codes, passwords, tokens, links that
+ * carry one): marked here, once, and masked in every operator answer and console page. The
+ * stored event keeps it, so a replay sends the original. The OpenAPI document shows the mark.
+ */
+const secret = text.meta({ [SENSITIVE]: true });
 const amount = z.union([z.number(), text]);
 const isoDate = z.iso.datetime({ offset: true });
 const lineItems = z.array(z.looseObject({ name: text, price: amount, quantity: z.number() }));
@@ -43,14 +52,14 @@ interface EventDefinition {
 export const CATALOG = {
   "email/reset-password": {
     workflow: "email",
-    schema: payload({ email: text, userName: text, otpCode: text, tenantName: optionalText }),
+    schema: payload({ email: text, userName: text, otpCode: secret, tenantName: optionalText }),
   },
   "email/new-account-credentials": {
     workflow: "email",
     schema: payload({
       email: text,
       userName: text,
-      temporaryPassword: text,
+      temporaryPassword: secret,
       loginUrl: text,
       tenantName: text,
     }),
@@ -61,13 +70,13 @@ export const CATALOG = {
       newEmail: text,
       oldEmail: text,
       userName: text,
-      otpCode: text,
+      otpCode: secret,
       tenantName: optionalText,
     }),
   },
   "email/verification": {
     workflow: "email",
-    schema: payload({ email: text, otpCode: text, tenantName: optionalText }),
+    schema: payload({ email: text, otpCode: secret, tenantName: optionalText }),
   },
   "email/cart-recovery": {
     workflow: "email",
@@ -77,8 +86,8 @@ export const CATALOG = {
       userName: text,
       cartItems: lineItems,
       cartTotal: amount,
-      recoveryUrl: text,
-      recoveryToken: text,
+      recoveryUrl: secret,
+      recoveryToken: secret,
       tenantName: text,
     }),
   },
@@ -89,7 +98,7 @@ export const CATALOG = {
       inviterName: text,
       tenantName: text,
       role: text,
-      invitationUrl: text,
+      invitationUrl: secret,
       expiresAt: isoDate,
     }),
   },

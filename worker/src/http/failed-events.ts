@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type * as z from "zod";
 import type { Env } from "../env.ts";
+import { maskJob } from "../events/masking.ts";
 import { log } from "../log.ts";
 import { deliveryDue } from "../recovery/hand-over.ts";
 import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
@@ -124,7 +125,8 @@ failedEvents.get("/:id", async (c) => {
   if (!event) throw new HttpError(404, "Unknown failed event");
   return c.json({
     ...summary(event),
-    event: event.job ?? null,
+    // Secrets inside the payload are masked; the stored event keeps them for a replay.
+    event: event.job ? maskJob(event.job) : null,
     history: (await historyOf(c.env.DB, event.id)).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
   });
 });
