@@ -1,21 +1,17 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { dispatch, StoreUnavailableError } from "../dispatch/dispatch.ts";
-import { isEventName } from "../events/catalog.ts";
-import { INSTANCE_ID } from "../events/job.ts";
-import { producerStatus } from "../lifecycle/status.ts";
 import { log } from "../log.ts";
 import { ConfigError, numberVar } from "../settings.ts";
-import { loadEvent } from "../store/events.ts";
 import { LIMITS } from "../topology.ts";
-import { instanceStatus } from "../workflows/status.ts";
-import type { DispatchResponse, StatusResponse } from "./api.ts";
+import type { DispatchResponse } from "./api.ts";
 import { type AppContext, rateLimit, requireOperator, requireProducer } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { cancel } from "./cancel.ts";
 import { HttpError } from "./errors.ts";
 import { failedEvents } from "./failed-events.ts";
 import { openApiDocument } from "./openapi.ts";
+import { eventStatus } from "./status.ts";
 
 /** D1 reports its own failures with this prefix; they are the platform's, not the request's. */
 const isStoreError = (error: unknown) => error instanceof Error && /^D1_/.test(error.message);
@@ -49,29 +45,8 @@ app.post("/dispatch", requireProducer, rateLimit, async (c) => {
 });
 
 app.get("/status/:id", requireProducer, async (c) => {
-  const id = c.req.param("id");
-  if (!INSTANCE_ID.test(id)) throw new HttpError(404, "Unknown event id");
-  const event = await loadEvent(c.env.DB, id);
-  if (event === undefined || !isEventName(event.name)) throw new HttpError(404, "Unknown event id");
-  // The instance's status counts only while the event runs in it (its ending is the event's
-  // state); its output, the steps' answers, is reported whenever there is one.
-  const instance = await instanceStatus(c.env, id, event.name);
-  const { status, error } = producerStatus(event, instance, Date.now());
-  const output = instance?.output ?? undefined;
-  const recovery = event.failedAt !== null && {
-    status: event.state,
-    failedStep: event.remainingSteps[0] ?? null,
-    lastError: event.lastError,
-    attempts: event.attempts,
-  };
-  const answer: StatusResponse = {
-    id,
-    name: event.name,
-    status,
-    ...(output === undefined ? {} : { output }),
-    ...(error ? { error } : {}),
-    ...(recovery ? { recovery } : {}),
-  };
+  const answer = await eventStatus(c.env, c.req.param("id"));
+  if (!answer) throw new HttpError(404, "Unknown event id");
   return c.json(answer);
 });
 

@@ -2,10 +2,9 @@ import { Hono } from "hono";
 import type * as z from "zod";
 import type { Env } from "../env.ts";
 import { maskJob } from "../events/masking.ts";
-import { log } from "../log.ts";
-import { deliveryDue } from "../recovery/hand-over.ts";
+import { replayEvents } from "../recovery/replay.ts";
 import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
-import { discard, type Filter, listFailed, markForReplay } from "../store/failures.ts";
+import { discard, type Filter, listFailed } from "../store/failures.ts";
 import { VARS } from "../topology.ts";
 import { BulkReplayRequest, FailedEventQuery } from "./api.ts";
 import type { AppContext } from "./auth.ts";
@@ -52,27 +51,6 @@ function summary(event: StoredEvent) {
   };
 }
 
-/** Sends the replayed events' pointers; a failed send is the reconciler's to repeat (their due_at). */
-async function enqueue(env: Env, ids: readonly string[]) {
-  try {
-    for (let i = 0; i < ids.length; i += 100) {
-      await env.RECOVERY_QUEUE.sendBatch(
-        ids.slice(i, i + 100).map((eventId) => ({ body: { eventId }, delaySeconds: 0 })),
-      );
-    }
-  } catch (error) {
-    log.warn("replay.enqueue-failed", {
-      events: ids.length,
-      error: error instanceof Error ? error.message : "unknown",
-    });
-  }
-}
-
-const replay = (env: Env, ids: readonly string[]) => {
-  const now = Date.now();
-  return markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
-};
-
 const LIST_INFO =
   "Events that failed their workflow: retrying in the recovery queue, dead, or discarded. " +
   "Replay one with POST /failed-events/:id/replay, or many with POST /failed-events/replay.";
@@ -109,8 +87,7 @@ failedEvents.post("/replay", async (c) => {
   const matched = (await listFailed(c.env.DB, filter, body.limit)).filter((e) => summary(e).replayable);
   const ids = matched.map((e) => e.id);
   if (body.dryRun) return c.json({ dryRun: true, matched: ids.length, ids });
-  const replayed = await replay(c.env, ids);
-  await enqueue(c.env, replayed);
+  const replayed = await replayEvents(c.env, ids);
   return c.json({ dryRun: false, matched: ids.length, replayed: replayed.length, ids: replayed }, 202);
 });
 
@@ -135,9 +112,8 @@ failedEvents.post("/:id/replay", async (c) => {
   const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
   if (!event.job) throw new HttpError(409, "Not replayable: the event is not a stored event");
-  const [replayed] = await replay(c.env, [event.id]);
+  const [replayed] = await replayEvents(c.env, [event.id]);
   if (!replayed) throw new HttpError(409, `Not replayable: the event is ${event.state}`);
-  await enqueue(c.env, [replayed]);
   return c.json({ id: replayed, status: "retrying" }, 202);
 });
 

@@ -1,0 +1,36 @@
+import type { Env } from "../env.ts";
+import { isEventName } from "../events/catalog.ts";
+import { INSTANCE_ID } from "../events/job.ts";
+import { producerStatus } from "../lifecycle/status.ts";
+import { loadEvent } from "../store/events.ts";
+import { instanceStatus } from "../workflows/status.ts";
+import type { StatusResponse } from "./api.ts";
+
+/**
+ * An event as producers see it (`GET /status/:id`, and the console's look-up): its lifecycle
+ * state in SDK 0.1.5's words, undefined when there is no such event.
+ */
+export async function eventStatus(env: Env, id: string): Promise<StatusResponse | undefined> {
+  if (!INSTANCE_ID.test(id)) return undefined;
+  const event = await loadEvent(env.DB, id);
+  if (event === undefined || !isEventName(event.name)) return undefined;
+  // The instance's status counts only while the event runs in it (its ending is the event's
+  // state); its output, the steps' answers, is reported whenever there is one.
+  const instance = await instanceStatus(env, id, event.name);
+  const { status, error } = producerStatus(event, instance, Date.now());
+  const output = instance?.output ?? undefined;
+  const recovery = event.failedAt !== null && {
+    status: event.state,
+    failedStep: event.remainingSteps[0] ?? null,
+    lastError: event.lastError,
+    attempts: event.attempts,
+  };
+  return {
+    id,
+    name: event.name,
+    status,
+    ...(output === undefined ? {} : { output }),
+    ...(error ? { error } : {}),
+    ...(recovery ? { recovery } : {}),
+  };
+}

@@ -1,0 +1,26 @@
+import type { Env } from "../env.ts";
+import { log } from "../log.ts";
+import { markForReplay } from "../store/failures.ts";
+import { deliveryDue } from "./hand-over.ts";
+
+/**
+ * Puts dead events back in line (the `replay` transition) and sends their pointers; returns the
+ * ids that now retry. A failed send is the reconciler's to repeat: the rows' `due_at` says when.
+ */
+export async function replayEvents(env: Env, ids: readonly string[]): Promise<string[]> {
+  const now = Date.now();
+  const replayed = await markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
+  try {
+    for (let i = 0; i < replayed.length; i += 100) {
+      await env.RECOVERY_QUEUE.sendBatch(
+        replayed.slice(i, i + 100).map((eventId) => ({ body: { eventId }, delaySeconds: 0 })),
+      );
+    }
+  } catch (error) {
+    log.warn("replay.enqueue-failed", {
+      events: replayed.length,
+      error: error instanceof Error ? error.message : "unknown",
+    });
+  }
+  return replayed;
+}
