@@ -49,6 +49,8 @@ const workerProject = (
         backendToken: TEST_BACKEND_TOKEN,
         signingSecret: TEST_SIGNING_SECRET,
         backendUrl: inject("backendUrl"),
+        // The reference backend's sink, as `npm run dev` has it: every scheduled run checks alerts.
+        alertWebhookUrl: `${inject("backendUrl")}/control/alerts`,
         retryDelayScale: TEST_RETRY_DELAY_SCALE,
         recoveryMaxRetries: TEST_RECOVERY_MAX_RETRIES,
         vars: {
@@ -91,6 +93,8 @@ export default defineConfig({
       // The wrapper as main, bound to PLATFORM_FAULTS: no faults until a test sets some.
       workerProject("faults", ["test/faults/**/*.test.ts"], { platformFaults: {} }, faults.path),
       { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },
+      // The console in Debian's Chromium, against the local runtime and the reference backend.
+      { test: { name: "browser", root, include: ["test/browser/**/*.test.ts"], testTimeout: 60_000 } },
     ],
   },
 });

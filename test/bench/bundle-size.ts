@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { bundleWorker } from "../../worker/build.ts";
+import { bundleWorker, WORKERD_BUILD } from "../../worker/build.ts";
 import { percentile } from "./load.ts";
 
 /**
@@ -40,4 +40,40 @@ export async function bundleCost(runs = 15) {
     sha256: bundle.sha256,
     startupMs: { p50: percentile(samples, 50), p95: percentile(samples, 95) },
   };
+}
+
+/**
+ * What the console adds to the uploaded bundle, gzipped: the worker bundled as it ships, and
+ * again with the console's routes replaced by an empty Hono app (everything only it uses drops out).
+ */
+export async function consoleCost(): Promise<{ withConsole: number; withoutConsole: number; added: number }> {
+  const root = join(import.meta.dirname, "..", "..");
+  const gzipped = async (stub: boolean) => {
+    const dir = await mkdtemp(join(tmpdir(), "jobs-console-size-"));
+    const outfile = join(dir, "worker.js");
+    await build({
+      entryPoints: [join(root, "worker", "src", "index.ts")],
+      outfile,
+      ...WORKERD_BUILD,
+      minify: true,
+      legalComments: "none",
+      plugins: stub
+        ? [
+            {
+              name: "no-console",
+              setup(b) {
+                b.onLoad({ filter: /[\\/]console[\\/]routes\.tsx$/ }, () => ({
+                  contents: 'import { Hono } from "hono"; export const consoleApp = new Hono();',
+                  loader: "ts",
+                  resolveDir: join(root, "worker", "src", "console"),
+                }));
+              },
+            },
+          ]
+        : [],
+    });
+    return gzipSync(await readFile(outfile), { level: 9 }).byteLength;
+  };
+  const [withConsole, withoutConsole] = [await gzipped(false), await gzipped(true)];
+  return { withConsole, withoutConsole, added: withConsole - withoutConsole };
 }

@@ -5,6 +5,7 @@ import type { PlatformFaultsState } from "../../worker/local/faults/control.ts";
 import { transition } from "../../worker/src/store/events.ts";
 import { RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { envelopeSdk, legacySdk } from "../support/sdk-behaviour.ts";
 import {
   backend,
   dispatch,
@@ -168,6 +169,10 @@ describe("creating instances when the platform fails", () => {
     });
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
+    expect([envelopeSdk.status(response.status), legacySdk.status(response.status)]).toEqual([
+      "retry",
+      "retry",
+    ]);
     await faults({});
     expect(await stateOf(event.id)).toBeUndefined();
     // The producer's retry of the whole request goes through.

@@ -79,6 +79,21 @@ describe("reference backend", () => {
     expect((await execute("email/x", "k-reset", { eventId: "evt_reset" })).status).toBe(200);
   });
 
+  it("receives alerts without a token, as a webhook does, and lists them only with one", async () => {
+    const post = (body: string) =>
+      fetch(`${backend.url}/control/alerts`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    expect((await post(JSON.stringify({ text: "FIRING [dev] Dead events" }))).status).toBe(200);
+    expect((await post("{")).status).toBe(400);
+    expect((await fetch(`${backend.url}/control/alerts`)).status).toBe(401);
+    const body = (await (await control("alerts")).json()) as { alerts: { body: unknown }[] };
+    expect(body.alerts.map((a) => a.body)).toEqual([{ text: "FIRING [dev] Dead events" }]);
+    expect(backend.alerts).toHaveLength(1);
+  });
+
   it("lists calls for one event", async () => {
     const body = (await (await control("calls?eventId=evt_f")).json()) as { calls: { status: number }[] };
     expect(body.calls.map((c) => c.status)).toEqual([503, 503, 200]);

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { envelopeSdk, legacySdk } from "../support/sdk-behaviour.ts";
 import { TEST_AUTH_TOKEN_NEXT, TEST_RATE_LIMIT, TEST_TENANT_RATE_LIMIT } from "../support/settings.ts";
 import { request } from "../worker/helpers.ts";
 
@@ -26,6 +27,8 @@ it("limits each authenticated caller; strangers and other callers cannot spend i
   const limited = await post();
   expect(limited.status).toBe(429);
   expect(limited.headers.get("retry-after")).toBe("60");
+  // Both SDK generations send the same request again: nothing is lost to a rate limit.
+  expect([envelopeSdk.status(limited.status), legacySdk.status(limited.status)]).toEqual(["retry", "retry"]);
   expect(((await limited.json()) as { error: string }).error).toMatch(/Rate limit/);
 
   // The second caller is untouched by the first one's exhaustion.

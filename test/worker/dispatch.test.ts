@@ -126,7 +126,7 @@ describe("POST /dispatch items", () => {
   it("rejects a trace id with control characters (no header injection)", async () => {
     const bad = { ...envelope("email/reset-password", resetPassword), traceId: "a\r\nInjected: 1" };
     expect((await dispatch([bad])).errors?.[0]?.error).toBe(
-      "Invalid event structure: traceId: must not contain control characters",
+      "Invalid event structure: traceId: must not contain control characters, nor start or end with whitespace",
     );
   });
 });

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { Call, Fault } from "../../worker/local/backend-api.ts";
+import type { Alert, Call, Fault } from "../../worker/local/backend-api.ts";
 import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN, TEST_OPERATOR_TOKEN } from "../support/settings.ts";
 
 export const testEnv = env as unknown as import("../../worker/src/env.ts").Env;
@@ -76,6 +76,9 @@ export const backend = {
   fault: (fault: Fault) => control("/control/faults", { method: "POST", body: JSON.stringify(fault) }),
   calls: async (eventId: string): Promise<Call[]> =>
     ((await (await control(`/control/calls?eventId=${eventId}`)).json()) as { calls: Call[] }).calls,
+  /** Every alert the sink received (from every test file of the project), oldest first. */
+  alerts: async (): Promise<Alert[]> =>
+    ((await (await control("/control/alerts")).json()) as { alerts: Alert[] }).alerts,
   /** Waits until the backend has answered `count` calls for the event. */
   async waitForCalls(eventId: string, count: number, timeoutMs = 15_000): Promise<Call[]> {
     const deadline = Date.now() + timeoutMs;

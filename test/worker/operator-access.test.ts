@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { MASK, sensitiveFields } from "../../worker/src/events/masking.ts";
+import { app } from "../../worker/src/http/app.ts";
 import { openApiDocument } from "../../worker/src/http/openapi.ts";
 import { TEST_AUTH_TOKEN, TEST_OPERATOR_TOKEN, TEST_OPERATOR_TOKEN_NEXT } from "../support/settings.ts";
-import { backend, dispatch, envelope, operator, request, resetPassword, statusIs } from "./helpers.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  operator,
+  request,
+  resetPassword,
+  statusIs,
+  testEnv,
+} from "./helpers.ts";
 
 describe("operator access, separate from producers", () => {
   it("refuses a producer token on the operator API with 403 and says why", async () => {
@@ -67,5 +77,18 @@ describe("sensitive payload fields", () => {
     const schemas = (openApiDocument() as { components: { schemas: Record<string, any> } }).components
       .schemas;
     expect(schemas["email.reset-password"].properties.otpCode["x-sensitive"]).toBe(true);
+  });
+});
+
+describe("operator access fails closed", () => {
+  it("answers 500 on the operator API when no operator token is configured", async () => {
+    const response = await app.fetch(
+      new Request("https://jobs.test/failed-events", {
+        headers: { authorization: `Bearer ${TEST_AUTH_TOKEN}` },
+      }),
+      { ...testEnv, OPERATOR_TOKEN: undefined, OPERATOR_TOKEN_NEXT: undefined },
+    );
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: "Server misconfigured: no operator token is set" });
   });
 });

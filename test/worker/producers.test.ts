@@ -1,11 +1,33 @@
 import { describe, expect, it } from "vitest";
+import {
+  BulkCancelResponse,
+  BulkReplayResponse,
+  CancelResult,
+  DispatchResponse,
+  ErrorBody,
+  FailedEventDetail,
+  FailedEventList,
+  StatusResponse,
+} from "../../worker/src/http/api.ts";
 import { app } from "../../worker/src/http/app.ts";
 import { openApiDocument } from "../../worker/src/http/openapi.ts";
+import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { envelopeSdk, legacySdk, type Reading } from "../support/sdk-behaviour.ts";
 import { TEST_MAX_EVENTS } from "../support/settings.ts";
-import { backend, dispatch, envelope, legacy, request, resetPassword, uid } from "./helpers.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  legacy,
+  operator,
+  request,
+  resetPassword,
+  statusIs,
+  uid,
+} from "./helpers.ts";
 
 const arabic = "شركة الأمل للتجارة";
+const LABEL_RULE = "must not contain control characters, nor start or end with whitespace";
 
 describe("values the SDKs allow", () => {
   it("accepts SDK 0.1.5's longest trace id and key, in any script, and carries them to the backend", async () => {
@@ -66,12 +88,32 @@ describe("values the SDKs allow", () => {
     expect(call?.traceId).toBe("UTF-8''%41");
   });
 
+  it("accepts whatever the legacy SDK sends (it checks nothing and only logs per-item errors)", async () => {
+    const odd = {
+      ...legacy("email/reset-password", { ...resetPassword, userName: "" }),
+      idempotencyKey: "order-7 ",
+      traceId: "t".repeat(300),
+    };
+    expect((await dispatch([odd])).errors).toBeUndefined();
+    const [call] = await backend.waitForCalls(odd.id, 1);
+    // A trace id that cannot be one travels as the event's id; the payload as sent.
+    expect(call?.traceId).toBe(odd.id);
+    expect(JSON.parse(call?.body ?? "{}").userName).toBe("");
+  });
+
+  it("carries a trace id cut mid-emoji (a lone surrogate) instead of failing the event", async () => {
+    const event = { ...envelope("email/reset-password", resetPassword), traceId: "trace-\ud83d" };
+    expect((await dispatch([event])).errors).toBeUndefined();
+    const [call] = await backend.waitForCalls(event.id, 1);
+    expect(call).toMatchObject({ traceId: "trace-\ufffd", status: 200 });
+  });
+
   it.each([
     ["traceId", "t".repeat(257), "traceId: Too big: expected string to have <=256 characters"],
-    ["traceId", " padded", "traceId: must not start or end with whitespace"],
-    ["traceId", "tab\there", "traceId: must not contain control characters"],
+    ["traceId", " padded", `traceId: ${LABEL_RULE}`],
+    ["traceId", "tab\there", `traceId: ${LABEL_RULE}`],
     ["idempotencyKey", "k".repeat(513), "idempotencyKey: Too big: expected string to have <=512 characters"],
-    ["idempotencyKey", "key\u007f", "idempotencyKey: must not contain control characters"],
+    ["idempotencyKey", "key\u007f", `idempotencyKey: ${LABEL_RULE}`],
   ])("refuses what SDK 0.1.5 refuses too: %s %#", async (field, value, message) => {
     const event = { ...envelope("email/reset-password", resetPassword), [field]: value };
     const result = await dispatch([event]);
@@ -84,21 +126,28 @@ async function perItemMessages(): Promise<Map<string, string>> {
   const earlier = envelope("email/reset-password", resetPassword);
   await dispatch([earlier]);
   const twin = uid();
-  const items = {
-    "unknown event": envelope("email/unknown", resetPassword),
-    "invalid payload": envelope("email/reset-password", { email: "ann@example.com" }),
-    "invalid item": { id: uid(), name: "email/reset-password" },
-    "not an object": "just a string",
-    "conflicts with an earlier event": { ...earlier, payload: { ...resetPassword, otpCode: "999999" } },
-    "conflicts within the batch": envelope("email/reset-password", resetPassword, twin),
-    "its twin": envelope("email/reset-password", { ...resetPassword, userName: "Bob" }, twin),
-  };
-  const result = await dispatch(Object.values(items));
+  const items: [label: string, item: unknown][] = [
+    ["unknown event", envelope("email/unknown", resetPassword)],
+    ["invalid payload", envelope("email/reset-password", { email: "ann@example.com" })],
+    ["invalid item", { id: uid(), name: "email/reset-password" }],
+    ["not an object", "just a string"],
+    ["conflicts with an earlier event", { ...earlier, payload: { ...resetPassword, otpCode: "999999" } }],
+    ["conflicts within the batch", envelope("email/reset-password", resetPassword, twin)],
+    [
+      "conflicts within the batch",
+      envelope("email/reset-password", { ...resetPassword, userName: "Bob" }, twin),
+    ],
+  ];
+  const label = new Map(
+    items.map(([name, item]) => [typeof item === "object" ? (item as { id: string }).id : "unknown", name]),
+  );
+  const result = await dispatch(items.map(([, item]) => item));
+  // Matched by id, as SDK 0.1.5 matches them (its failedIds), in the order of the labels.
   const messages = new Map<string, string>();
-  const labels = Object.keys(items);
-  for (const [index, error] of (result.errors ?? []).entries())
-    messages.set(labels[index] as string, error.error);
-  return messages;
+  for (const error of result.errors ?? []) messages.set(label.get(error.id) ?? "?", error.error);
+  return new Map(
+    [...new Set(items.map(([name]) => name))].map((name) => [name, messages.get(name) ?? "none"]),
+  );
 }
 
 describe("how each SDK reads the worker's answers", () => {
@@ -180,12 +229,38 @@ describe("how each SDK reads the worker's answers", () => {
       ["no token", 401, "permanent", "permanent"],
       ["too many events", 413, "permanent", "permanent"],
     ]);
-    // The worker's transient answers (rate limit, storage down: tested where they are produced)
-    // are retried by both, with the same ids.
-    expect([429, 503].map(reading)).toEqual([
-      ["retry", "retry"],
-      ["retry", "retry"],
-    ]);
+  });
+});
+
+describe("answers match the schemas the OpenAPI document is generated from", () => {
+  it("dispatch, status, cancel and the operator API", async () => {
+    const event = {
+      ...envelope("email/cart-recovery", VALID_PAYLOADS["email/cart-recovery"].payload),
+      scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    const json = async (response: Promise<Response>) => (await response).json();
+    const post = (path: string, body?: unknown, token?: string) =>
+      request(path, {
+        method: "POST",
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        ...(token ? { token } : {}),
+      });
+    DispatchResponse.parse(await json(post("/dispatch", { events: [event, { id: "x" }] })));
+    StatusResponse.parse(await json(request(`/status/${event.id}`)));
+    CancelResult.parse(await json(post(`/events/${event.id}/cancel`)));
+    BulkCancelResponse.parse(await json(post("/events/cancel", { ids: [event.id, uid()] })));
+    ErrorBody.parse(await json(post(`/events/${uid()}/cancel`)));
+    const dead = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: dead.id, status: 422, count: 1 });
+    await dispatch([dead]);
+    await statusIs(dead.id, "dead");
+    FailedEventList.parse(await json(operator("/failed-events?status=dead&limit=5")));
+    FailedEventDetail.parse(await json(operator(`/failed-events/${dead.id}`)));
+    BulkReplayResponse.parse(
+      await json(
+        operator("/failed-events/replay", { method: "POST", body: JSON.stringify({ dryRun: true }) }),
+      ),
+    );
   });
 });
 

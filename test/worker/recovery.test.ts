@@ -228,7 +228,8 @@ describe("operator API", () => {
     expect(body.event).toMatchObject({
       id: event?.id,
       name: "email/reset-password",
-      payload: event?.payload,
+      // The code is masked for operators (operator-access.test.ts: a replay sends the original).
+      payload: { ...event?.payload, otpCode: "••••••" },
     });
     expect(body.history).toEqual([expect.objectContaining({ tier: "workflow", outcome: "dead" })]);
   });

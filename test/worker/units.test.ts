@@ -130,7 +130,7 @@ describe("producer status", () => {
       error: { name: "DeadEvent", message: "last" },
     });
     expect(producerStatus(event("retrying"), instance("complete"), now).status).toBe("waiting");
-    expect(producerStatus(event("discarded"), undefined, now).status).toBe("cancelled");
+    expect(producerStatus(event("discarded"), undefined, now).status).toBe("dead");
     expect(producerStatus(event("accepted"), undefined, now).status).toBe("queued");
     expect(producerStatus(event("accepted", now + 60_000), undefined, now).status).toBe("scheduled");
     expect(producerStatus(event("started", now + 60_000), instance("waiting"), now).status).toBe("scheduled");

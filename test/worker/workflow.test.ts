@@ -253,6 +253,10 @@ describe("GET /status/:id", () => {
         id: event.id,
         name: "email/reset-password",
         status: "complete",
+        traceId: event.traceId,
+        idempotencyKey: event.idempotencyKey,
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         output: { status: "delivered", steps: [{ step: "email/reset-password", status: 200 }] },
       });
     }

@@ -36,3 +36,10 @@ export interface Fault {
   /** Drop the connection without answering (after any latency); `status` is then ignored. */
   reset?: boolean;
 }
+
+/** What the alert sink received on `POST /control/alerts`: a webhook body, as sent. */
+export interface Alert {
+  /** The request body, parsed: the worker sends `{ text, alert }` (worker/src/alerts/message.ts). */
+  body: unknown;
+  at: number;
+}

@@ -3,14 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { decodeHeaderValue } from "../src/backend/header-value.ts";
 import { memoryReplayGuard, SIGNATURE_HEADER, verify } from "../src/signing.ts";
-import type { Call, Fault } from "./backend-api.ts";
+import type { Alert, Call, Fault } from "./backend-api.ts";
 
-export type { Call, Fault };
+export type { Alert, Call, Fault };
 
 /**
  * The reference backend: what a real service behind `/workflows/execute/*` must do. It checks
  * the bearer token, performs each Idempotency-Key at most once, and can be told to misbehave.
- * `/control/*` lets tests and drills inject faults and read what happened.
+ * `/control/*` lets tests and drills inject faults and read what happened. It is also a sink
+ * for the worker's alert webhook (`POST /control/alerts`), so alerts can be seen locally.
  */
 
 export interface BackendOptions {
@@ -26,6 +27,8 @@ export interface BackendOptions {
 export interface Backend {
   url: string;
   calls: Call[];
+  /** Every alert the worker posted, oldest first. */
+  alerts: Alert[];
   /** Idempotency-Key → the call that performed it. */
   executions: Map<string, Call>;
   /** The in-process twin of `POST /control/faults`. */
@@ -37,6 +40,7 @@ const PREFIX = "/workflows/execute/";
 
 export async function startBackend(options: BackendOptions): Promise<Backend> {
   const calls: Call[] = [];
+  const alerts: Alert[] = [];
   const executions = new Map<string, Call>();
   let faults: Fault[] = [];
   const expected = (typeof options.token === "string" ? [options.token] : options.token).map((t) =>
@@ -52,6 +56,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     try {
       const url = new URL(req.url ?? "/", "http://backend");
       const body = await readBody(req);
+      // A webhook sender holds only the URL, as with Slack's: receiving needs no token. Reading
+      // what was received does, like everything else under /control/.
+      if (req.method === "POST" && url.pathname === "/control/alerts") return receiveAlert(body, res);
       if (url.pathname.startsWith("/control/")) {
         if (!authorized(req)) return send(res, 401, { error: "Unauthorized" });
         return control(req.method ?? "GET", url, body, res);
@@ -151,8 +158,22 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     return finish(200, { ok: true });
   }
 
+  function receiveAlert(body: string, res: ServerResponse) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return send(res, 400, { error: "body is not JSON" });
+    }
+    alerts.push({ body: parsed, at: Date.now() });
+    const text = (parsed as { text?: unknown } | null)?.text;
+    options.log?.(`alert ${typeof text === "string" ? text : "(no text)"}`);
+    return send(res, 200, { ok: true });
+  }
+
   function control(method: string, url: URL, body: string, res: ServerResponse) {
     const route = `${method} ${url.pathname}`;
+    if (route === "GET /control/alerts") return send(res, 200, { alerts });
     if (route === "GET /control/calls") {
       const eventId = url.searchParams.get("eventId");
       return send(res, 200, { calls: calls.filter((c) => eventId === null || c.eventId === eventId) });
@@ -179,6 +200,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     calls,
+    alerts,
     executions,
     addFault: (fault) => faults.push({ ...fault }),
     close: () =>

@@ -1,3 +1,4 @@
+import { checkAlerts } from "./alerts/check.ts";
 import type { Env } from "./env.ts";
 import { app } from "./http/app.ts";
 import { log } from "./log.ts";
@@ -24,19 +25,26 @@ export default {
   },
 
   /**
-   * Every minute the reconciler; on the retention schedule the sweep too. Each part catches its
-   * own failures, so one cannot keep the other from running.
+   * Every minute the reconciler and the alert check; on the retention schedule the sweep too.
+   * Each part catches its own failures, so one cannot keep another from running.
    */
   async scheduled(controller, env) {
-    // Now, not the scheduled time: a late run must see what is overdue by now.
-    const report = await reconcile(env, Date.now());
-    log.info("reconcile.done", { ...report });
-    if (controller.cron === RETENTION.cron) {
-      try {
-        log.info("retention.purged", { ...(await purgeExpired(env, Date.now())) });
-      } catch (error) {
-        log.error("retention.failed", { error: error instanceof Error ? error.message : "unknown" });
+    // Beside the rest, not before it: the check never throws, and its webhook call (bounded by
+    // ALERTS.timeoutMs) delays neither the reconciler nor the sweep; awaited only at the end.
+    const alerts = checkAlerts(env, Date.now());
+    try {
+      // Now, not the scheduled time: a late run must see what is overdue by now.
+      const report = await reconcile(env, Date.now());
+      log.info("reconcile.done", { ...report });
+      if (controller.cron === RETENTION.cron) {
+        try {
+          log.info("retention.purged", { ...(await purgeExpired(env, Date.now())) });
+        } catch (error) {
+          log.error("retention.failed", { error: error instanceof Error ? error.message : "unknown" });
+        }
       }
+    } finally {
+      await alerts;
     }
   },
 } satisfies ExportedHandler<Env, unknown>;

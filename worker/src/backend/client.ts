@@ -2,6 +2,7 @@ import type { Env } from "../env.ts";
 import type { JobParams } from "../events/job.ts";
 import { type ConfigError, numberVar } from "../settings.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
+import { countFailedCall } from "../store/backend-calls.ts";
 import { LIMITS, VARS } from "../topology.ts";
 import { encodeHeaderValue } from "./header-value.ts";
 import { bounded, classify, type Outcome } from "./outcome.ts";
@@ -60,8 +61,18 @@ function tenantHeader(tenant: unknown): string | undefined {
   return encodeHeaderValue(trimmed);
 }
 
-/** Calls one backend step and classifies the answer; never throws. */
+/**
+ * Calls one backend step and classifies the answer; never throws. Every call that did not
+ * perform the step is counted here, whoever made it; successful calls are counted by the write
+ * that records them (see `Changes.calls`), so they cost no D1 round trip of their own.
+ */
 export async function callBackend(env: Env, job: JobParams, step: string): Promise<Outcome> {
+  const outcome = await attempt(env, job, step);
+  if (outcome.kind !== "done") await countFailedCall(env.DB);
+  return outcome;
+}
+
+async function attempt(env: Env, job: JobParams, step: string): Promise<Outcome> {
   if (!(env.BACKEND_URL ?? VARS.BACKEND_URL))
     return { kind: "retry", reason: "BACKEND_URL is not configured" };
   let timeoutMs: number;

@@ -7,7 +7,9 @@
 const PREFIX = "UTF-8''";
 const PLAIN = /^[\x20-\x7e]*$/;
 
-export function encodeHeaderValue(value: string): string {
+export function encodeHeaderValue(text: string): string {
+  // A lone surrogate (a string cut mid-emoji) cannot be UTF-8: it travels as U+FFFD.
+  const value = text.toWellFormed();
   const plain =
     PLAIN.test(value) && value.trim() === value && !value.toUpperCase().startsWith(PREFIX.toUpperCase());
   return plain ? value : `${PREFIX}${encodeURIComponent(value)}`;

@@ -101,6 +101,7 @@ export async function createInstances(
           }
         });
         pacer.speedUp();
+        await stopCancelled(env, binding, fresh);
       } catch (error) {
         const message = error instanceof Error ? error.message.slice(0, LIMITS.errorTextLength) : "unknown";
         report.released.push(...fresh.map((j) => j.id));
@@ -115,6 +116,23 @@ export async function createInstances(
   }
   await settle(env, jobs, report, by, (id) => claims?.get(id) ?? claimedUntil);
   return report;
+}
+
+/**
+ * A cancel that looked before these instances existed could not stop them: look again now that
+ * they do, and stop any whose event was cancelled meanwhile. Best effort: the workflow also looks
+ * before every step that follows a delay or another step.
+ */
+async function stopCancelled(env: Env, binding: Workflow, created: readonly JobParams[]): Promise<void> {
+  try {
+    const cancelled = await cancelledAmong(
+      env.DB,
+      created.map((j) => j.id),
+    );
+    for (const id of cancelled) await (await binding.get(id)).terminate().catch(() => {});
+  } catch (error) {
+    log.warn("creation.cancel-check-failed", { error: error instanceof Error ? error.message : "unknown" });
+  }
 }
 
 const NOT_FOUND = /not[\s._-]?found/i;

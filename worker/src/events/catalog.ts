@@ -4,7 +4,11 @@ import type { WorkflowKind } from "../topology.ts";
 /** The schema metadata key that marks a field sensitive (an OpenAPI extension keyword). */
 export const SENSITIVE = "x-sensitive";
 
-const text = z.string().trim().min(1, "must be a non-empty string");
+/**
+ * A string field. Required means present: an empty string passes, as both SDKs' types allow it,
+ * and the backend decides (a refusal there is a visible dead event, not a producer's log line).
+ */
+const text = z.string();
 /**
  * A value the backend needs but no operator should read (codes, passwords, tokens, links that
  * carry one): marked here, once, and masked in every operator answer and console page. The
@@ -34,8 +38,7 @@ const charge = {
 /** Producers name tenants with any text (Arabic included) or a number; x-tenant-id carries either. */
 const tenant = z.union([z.string(), z.number().finite()]);
 const requiredTenant = z.union([text, z.number().finite()]);
-/** An optional field may be present and empty: the SDKs' types allow it, the backend decides. */
-const optionalText = z.string().optional();
+const optionalText = text.optional();
 
 /** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
 const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>

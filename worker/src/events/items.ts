@@ -2,7 +2,14 @@ import * as z from "zod";
 import { LIMITS } from "../topology.ts";
 import { nestsDeeperThan, payloadProblem } from "./bounds.ts";
 import { definitionOf, isEventName } from "./catalog.ts";
-import { INSTANCE_ID, idempotencyKey, isReservedInstanceId, type JobParams, traceId } from "./job.ts";
+import {
+  anyLabel,
+  INSTANCE_ID,
+  idempotencyKey,
+  isReservedInstanceId,
+  type JobParams,
+  traceId,
+} from "./job.ts";
 
 const instanceId = z
   .string()
@@ -14,8 +21,11 @@ const isoInstant = z.iso.datetime({ offset: true });
 /** SDK 0.1.x HttpTransport: relative delay, payload under `event.data`. */
 export const LegacyShape = z.object({
   id: instanceId,
-  idempotencyKey,
-  traceId: traceId.optional(),
+  // The legacy SDK checks nothing and only logs per-item errors: refusing a key or trace id it
+  // allowed would lose the event. A trace id that cannot be one (too long, control characters)
+  // is replaced by the event's id, as an absent one is.
+  idempotencyKey: anyLabel,
+  traceId: anyLabel.optional(),
   event: z.object({ name: z.string(), data: object }),
   // The SDK passes the caller's number through unchecked: zero or less means now.
   delayMs: z.number().max(LIMITS.maxDelayMs).optional(),
@@ -26,7 +36,7 @@ const LegacyItem = LegacyShape.transform((item) => ({
   body: item.event.data,
   bodyPath: "event.data",
   // An absent or empty trace id is the event's own id, as the contract's default.
-  traceId: item.traceId || item.id,
+  traceId: item.traceId && traceId.safeParse(item.traceId).success ? item.traceId : item.id,
   idempotencyKey: item.idempotencyKey,
   at: (now: number) => (item.delayMs && item.delayMs > 0 ? now + Math.ceil(item.delayMs) : undefined),
   createdAt: undefined as string | undefined,

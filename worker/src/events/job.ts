@@ -14,16 +14,15 @@ export function isReservedInstanceId(id: string): boolean {
  * without control characters or surrounding whitespace. Empty is allowed: the legacy SDK sends
  * what the caller gave it. Header-unsafe values are encoded on the way out (`header-value.ts`).
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Empty, or no control characters and no whitespace at either end (a `pattern` in the OpenAPI document). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: excluding control characters is its purpose.
+const LABEL = /^(?:[^\s\u0000-\u001f\u007f](?:[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f])?)?$/;
 const label = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((value) => !CONTROL.test(value), "must not contain control characters")
-    .refine((value) => value.trim() === value, "must not start or end with whitespace");
+  z.string().max(max).regex(LABEL, "must not contain control characters, nor start or end with whitespace");
 export const traceId = label(LIMITS.traceIdLength);
 export const idempotencyKey = label(LIMITS.idempotencyKeyLength);
+/** What the legacy SDK sends checks nothing: any string, kept as sent where it can be. */
+export const anyLabel = z.string();
 
 /**
  * What a Workflow instance receives: one normalised event, whichever producer shape it came in.
@@ -34,7 +33,8 @@ export const JobParamsSchema = z.object({
   name: z.enum(Object.keys(CATALOG) as [EventName, ...EventName[]]),
   payload: z.record(z.string(), z.unknown()),
   traceId,
-  idempotencyKey,
+  // As sent: SDK 0.1.5's are checked at the edge, the legacy SDK's are any string.
+  idempotencyKey: anyLabel,
   createdAt: z.string(),
   runAt: z.number().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),

@@ -52,6 +52,11 @@ export const StatusResponse = z.object({
   id: z.string(),
   name: z.string(),
   status: z.enum(PRODUCER_STATUSES),
+  traceId: z.string(),
+  idempotencyKey: z.string().optional(),
+  scheduledAt: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
   output: z.unknown().optional(),
   error: z.object({ name: z.string(), message: z.string() }).optional(),
   recovery: z

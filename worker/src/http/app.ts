@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod";
+import { consoleApp } from "../console/routes.tsx";
 import { dispatch, StoreUnavailableError } from "../dispatch/dispatch.ts";
 import { log } from "../log.ts";
 import { ConfigError, numberVar } from "../settings.ts";
@@ -56,6 +57,9 @@ app.route("/events", cancel);
 app.use("/failed-events", requireOperator);
 app.use("/failed-events/*", requireOperator);
 app.route("/failed-events", failedEvents);
+
+// The operator console: its own session (cookie) auth, CSRF checks and HTML error pages.
+app.route("/console", consoleApp);
 
 app.notFound(() => {
   throw new HttpError(404, "Not found");

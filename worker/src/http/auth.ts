@@ -42,7 +42,11 @@ const requireRole = (role: Role) =>
   createMiddleware<AppContext>(async (c, next) => {
     const presented = presentedToken(c.req.header("authorization"));
     const valid = presented === undefined ? false : await matchesRole(c.env, role, presented);
-    if (valid === undefined) throw new HttpError(500, `Server misconfigured: no ${role} token is set`);
+    if (valid === undefined)
+      throw new HttpError(
+        500,
+        `Server misconfigured: no ${role === "producer" ? "dispatch" : role} token is set`,
+      );
     if (presented === undefined) throw new HttpError(401, "Unauthorized");
     if (!valid) {
       if (role === "operator" && (await matchesRole(c.env, "producer", presented)))

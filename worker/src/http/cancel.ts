@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
-import { TRANSITIONS } from "../lifecycle/machine.ts";
+import { type Actor, TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { type StoredEvent, toEvent, transitionMany } from "../store/events.ts";
 import { WORKFLOWS } from "../topology.ts";
@@ -28,7 +28,11 @@ const PARALLEL = 10;
  * yet written, is recorded delivered instead (and refused). D1 sees three queries whatever the
  * number of ids.
  */
-export async function cancelEvents(env: Env, ids: readonly string[]): Promise<CancelOutcome[]> {
+export async function cancelEvents(
+  env: Env,
+  ids: readonly string[],
+  by: Extract<Actor, "producer" | "operator"> = "producer",
+): Promise<CancelOutcome[]> {
   const { results } = await env.DB.prepare(
     "SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))",
   )
@@ -46,7 +50,7 @@ export async function cancelEvents(env: Env, ids: readonly string[]): Promise<Ca
   const finished = running
     .filter((e) => (instances.get(e.id)?.output as { status?: string } | undefined)?.status === "delivered")
     .map((e) => e.id);
-  const delivered = await transitionMany(env.DB, finished, "deliver", "producer", { dueAt: null }, null);
+  const delivered = await transitionMany(env.DB, finished, "deliver", by, { dueAt: null }, null);
   for (const id of delivered) events.set(id, { ...(events.get(id) as StoredEvent), state: "delivered" });
   const candidates = [...events.values()].filter(
     (e) => e.state !== "cancelled" && TRANSITIONS.cancel.from.includes(e.state as never),
@@ -56,9 +60,9 @@ export async function cancelEvents(env: Env, ids: readonly string[]): Promise<Ca
       env.DB,
       candidates.map((e) => e.id),
       "cancel",
-      "producer",
+      by,
       { dueAt: null },
-      { tier: "producer", step: null, outcome: "cancelled", detail: null },
+      { tier: by, step: null, outcome: "cancelled", detail: null },
     ),
   );
   const stop = running.filter((e) => cancelled.has(e.id) && instances.get(e.id) !== undefined);
@@ -68,8 +72,10 @@ export async function cancelEvents(env: Env, ids: readonly string[]): Promise<Ca
     const event = events.get(id);
     if (!event || !isEventName(event.name)) return { kind: "unknown", id };
     if (event.state !== "cancelled" && !cancelled.has(id)) return { kind: "refused", id, state: event.state };
+    // Known once it reached the recovery tier, and only while its row keeps the steps (retention
+    // compacts them away: then nothing is claimed rather than every step).
     const performedSteps =
-      event.failedAt === null
+      event.failedAt === null || event.job === undefined
         ? undefined
         : stepsOf(event.name).filter((s) => !event.remainingSteps.includes(s));
     return { kind: "cancelled", id, ...(performedSteps ? { performedSteps } : {}) };

@@ -4,11 +4,12 @@ import type { Env } from "../env.ts";
 import { maskJob } from "../events/masking.ts";
 import { replayEvents } from "../recovery/replay.ts";
 import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
-import { discard, type Filter, listFailed } from "../store/failures.ts";
+import { discard } from "../store/failures.ts";
 import { VARS } from "../topology.ts";
 import { BulkReplayRequest, FailedEventQuery } from "./api.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
+import { failedPage, isReplayable, replayable } from "./failed-page.ts";
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
@@ -19,21 +20,7 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   return result.data;
 }
 
-/** Cursors are opaque to callers: the (failedAt, id) of the last row, base64url-encoded. */
-const encodeCursor = (event: StoredEvent) =>
-  btoa(JSON.stringify([event.failedAt, event.id]))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const [at, id] = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
-    if (typeof at === "number" && typeof id === "string") return [at, id];
-  } catch {}
-  throw new HttpError(400, "Invalid cursor");
-}
-
-function summary(event: StoredEvent) {
+export function summary(event: StoredEvent) {
   return {
     id: event.id,
     name: event.name,
@@ -45,7 +32,7 @@ function summary(event: StoredEvent) {
     lastError: event.lastError,
     attempts: event.attempts,
     replays: event.replays,
-    replayable: event.job !== undefined && event.state === "dead",
+    replayable: isReplayable(event),
     createdAt: new Date(event.failedAt ?? event.createdAt).toISOString(),
     updatedAt: new Date(event.updatedAt).toISOString(),
   };
@@ -59,15 +46,7 @@ const LIST_INFO =
 export const failedEvents = new Hono<AppContext>();
 
 failedEvents.get("/", async (c) => {
-  const query = parse(FailedEventQuery, c.req.query());
-  const events = await listFailed(
-    c.env.DB,
-    query,
-    query.limit + 1,
-    query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-  );
-  const page = events.slice(0, query.limit);
-  const last = page.at(-1);
+  const { events, nextCursor } = await failedPage(c.env.DB, parse(FailedEventQuery, c.req.query()));
   const retry = c.env.RECOVERY_QUEUE_NAME ?? VARS.RECOVERY_QUEUE_NAME;
   const deadLetter = c.env.DEAD_LETTER_QUEUE_NAME ?? VARS.DEAD_LETTER_QUEUE_NAME;
   return c.json({
@@ -76,16 +55,14 @@ failedEvents.get("/", async (c) => {
     queues: { retry, deadLetter },
     retryQueue: retry,
     deadLetterQueue: deadLetter,
-    events: page.map(summary),
-    ...(events.length > query.limit && last ? { nextCursor: encodeCursor(last) } : {}),
+    events: events.map(summary),
+    ...(nextCursor ? { nextCursor } : {}),
   });
 });
 
 failedEvents.post("/replay", async (c) => {
   const body = parse(BulkReplayRequest, await c.req.json().catch(() => undefined));
-  const filter: Filter = { ...body, status: body.status ?? "dead" };
-  const matched = (await listFailed(c.env.DB, filter, body.limit)).filter((e) => summary(e).replayable);
-  const ids = matched.map((e) => e.id);
+  const ids = await replayable(c.env.DB, body, body.limit);
   if (body.dryRun) return c.json({ dryRun: true, matched: ids.length, ids });
   const replayed = await replayEvents(c.env, ids);
   return c.json({ dryRun: false, matched: ids.length, replayed: replayed.length, ids: replayed }, 202);

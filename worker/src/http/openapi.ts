@@ -46,6 +46,7 @@ const errors = {
   invalid: answer("The request is malformed"),
   unavailable: answer("Storage is unavailable; retry the same request", ref("Error"), retryAfter),
   misconfigured: answer("The worker is misconfigured (fails closed)"),
+  rateLimited: answer("Rate limited", ref("Error"), retryAfter),
 };
 
 /** Query parameters from a zod object, each with its own schema. */
@@ -114,6 +115,52 @@ const ANSWERS = {
   StateChange,
 } as const;
 
+/**
+ * The console's pages: HTML for browsers, listed so the document names every route the worker
+ * serves. Forms post `application/x-www-form-urlencoded` with the session's `csrf` field.
+ */
+const CONSOLE_PAGES: [method: "get" | "post", path: string, summary: string][] = [
+  ["get", "/console", "Overview: events by state, the last 24 hours, the backend's failure rate"],
+  ["get", "/console/sign-in", "Sign-in form"],
+  ["post", "/console/sign-in", "Sign in with the operator token (sets the session cookie)"],
+  ["post", "/console/sign-out", "Sign out"],
+  ["get", "/console/failed", "Failed events, filtered and paged"],
+  ["get", "/console/events/{id}", "One event: what was dispatched (masked), steps, attempts"],
+  ["get", "/console/events/{id}/{action}", "Confirm replay, discard or cancel"],
+  ["post", "/console/events/{id}/{action}", "Replay, discard or cancel"],
+  ["get", "/console/replay", "Bulk replay: choose"],
+  ["post", "/console/replay/preview", "Bulk replay: the events it would take (dry run)"],
+  ["post", "/console/replay/run", "Bulk replay: replay exactly the previewed events"],
+  ["get", "/console/lookup", "Look up any event id as its producer sees it"],
+];
+
+function consolePaths(): Json {
+  const paths: Record<string, Json> = {};
+  for (const [method, path, summary] of CONSOLE_PAGES) {
+    const parameters = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
+    paths[path] = {
+      ...paths[path],
+      [method]: {
+        tags: ["console"],
+        summary,
+        security: path === "/console/sign-in" ? [] : [{ consoleSession: [] }],
+        ...(parameters.length ? { parameters } : {}),
+        responses: {
+          200: { description: "A page", content: { "text/html": { schema: { type: "string" } } } },
+          303: { description: "Redirect (to sign-in without a session)" },
+          403: { description: "Cross-site form or wrong CSRF token" },
+        },
+      },
+    };
+  }
+  return paths;
+}
+
 /** The worker's HTTP API as an OpenAPI 3.1 document, generated from the schemas it runs on. */
 export function openApiDocument(serverUrl?: string): Json {
   const producer = [{ producerToken: [] }];
@@ -135,6 +182,12 @@ export function openApiDocument(serverUrl?: string): Json {
           scheme: "bearer",
           description: "OPERATOR_TOKEN (or OPERATOR_TOKEN_NEXT)",
         },
+        consoleSession: {
+          type: "apiKey",
+          in: "cookie",
+          name: "__Host-jobs_console",
+          description: "Set by signing in to the console with the operator token",
+        },
       },
       schemas: {
         ...Object.fromEntries(
@@ -151,6 +204,7 @@ export function openApiDocument(serverUrl?: string): Json {
       },
     },
     paths: {
+      ...consolePaths(),
       "/health": {
         get: {
           operationId: "health",
@@ -184,7 +238,7 @@ export function openApiDocument(serverUrl?: string): Json {
             400: errors.invalid,
             401: errors.unauthorized,
             413: answer("Body over 1 MiB, or more events than allowed per request"),
-            429: answer("Rate limited", ref("Error"), retryAfter),
+            429: errors.rateLimited,
             500: errors.misconfigured,
             503: errors.unavailable,
           },
@@ -203,6 +257,7 @@ export function openApiDocument(serverUrl?: string): Json {
             200: answer("The event", ref("StatusResponse")),
             401: errors.unauthorized,
             404: errors.notFound,
+            500: errors.misconfigured,
             503: errors.unavailable,
           },
         },
@@ -218,6 +273,8 @@ export function openApiDocument(serverUrl?: string): Json {
             401: errors.unauthorized,
             404: errors.notFound,
             409: answer("Delivered, dead or discarded: nothing left to cancel"),
+            429: errors.rateLimited,
+            500: errors.misconfigured,
             503: errors.unavailable,
           },
         },
@@ -232,6 +289,8 @@ export function openApiDocument(serverUrl?: string): Json {
             200: answer("One result per distinct id", ref("BulkCancelResponse")),
             400: errors.invalid,
             401: errors.unauthorized,
+            429: errors.rateLimited,
+            500: errors.misconfigured,
             503: errors.unavailable,
           },
         },
@@ -247,6 +306,8 @@ export function openApiDocument(serverUrl?: string): Json {
             400: errors.invalid,
             401: errors.unauthorized,
             403: errors.forbidden,
+            500: errors.misconfigured,
+            503: errors.unavailable,
           },
         },
       },
@@ -262,6 +323,8 @@ export function openApiDocument(serverUrl?: string): Json {
             400: errors.invalid,
             401: errors.unauthorized,
             403: errors.forbidden,
+            500: errors.misconfigured,
+            503: errors.unavailable,
           },
         },
       },
@@ -275,6 +338,8 @@ export function openApiDocument(serverUrl?: string): Json {
             200: answer("The event", ref("FailedEventDetail")),
             401: errors.unauthorized,
             403: errors.forbidden,
+            500: errors.misconfigured,
+            503: errors.unavailable,
             404: errors.notFound,
           },
         },
@@ -287,6 +352,8 @@ export function openApiDocument(serverUrl?: string): Json {
             200: answer("Discarded", ref("StateChange")),
             401: errors.unauthorized,
             403: errors.forbidden,
+            500: errors.misconfigured,
+            503: errors.unavailable,
             404: errors.notFound,
             409: answer("Not discardable in its state"),
           },
@@ -302,6 +369,8 @@ export function openApiDocument(serverUrl?: string): Json {
             202: answer("Replayed", ref("StateChange")),
             401: errors.unauthorized,
             403: errors.forbidden,
+            500: errors.misconfigured,
+            503: errors.unavailable,
             404: errors.notFound,
             409: answer("Not replayable in its state"),
           },

@@ -58,7 +58,7 @@ export const TRANSITIONS = {
    * Every step performed in the workflow; recorded by it, or, when its receipt was lost, by the
    * reconciler or a cancel that finds the instance finished.
    */
-  deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler", "producer"] },
+  deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler", "producer", "operator"] },
   /** The workflow gave up on a transient failure: the recovery queue owns the event now. */
   handOver: { from: RUNNING, to: "retrying", by: ["workflow", "reconciler"] },
   /** A permanent failure in the workflow. */
@@ -71,9 +71,9 @@ export const TRANSITIONS = {
   discard: { from: ["retrying", "dead"], to: "discarded", by: ["operator"] },
   /**
    * The producer no longer wants it (the cart was bought): wherever it is, no further step runs.
-   * Steps already performed stay performed.
+   * Steps already performed stay performed. An operator may do it for them from the console.
    */
-  cancel: { from: ["accepted", "started", "retrying"], to: "cancelled", by: ["producer"] },
+  cancel: { from: ["accepted", "started", "retrying"], to: "cancelled", by: ["producer", "operator"] },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -89,9 +89,13 @@ export function allowed(name: TransitionName, by: Actor): Transition {
   return transition;
 }
 
+/** `state IN (...)`: how SQL names states, always from a list this module exports. */
+const stateClause = (states: readonly State[]): string =>
+  `state IN (${states.map((s) => `'${s}'`).join(", ")})`;
+
 /** The SQL guard of a transition: `state IN (...)`, from the table above and nowhere else. */
 export function fromClause(name: TransitionName): string {
-  return `state IN (${TRANSITIONS[name].from.map((s) => `'${s}'`).join(", ")})`;
+  return stateClause(TRANSITIONS[name].from);
 }
 
 /**
@@ -104,4 +108,10 @@ export const FINAL_STATES: readonly State[] = STATES.filter((state) =>
 );
 
 /** `state IN (...)` for the final states. */
-export const finalClause = (): string => `state IN (${FINAL_STATES.map((s) => `'${s}'`).join(", ")})`;
+export const finalClause = (): string => stateClause(FINAL_STATES);
+
+/** Events the recovery tier owns (it may still deliver them): the backlog alerts watch. */
+export const recoveringClause = (): string => stateClause(TRANSITIONS.recover.from);
+
+/** Dead events: kept, waiting for an operator to replay or discard them. */
+export const deadClause = (): string => stateClause([TRANSITIONS.bury.to]);

@@ -41,7 +41,11 @@ export function producerStatus(
     case "cancelled":
       return { status: "cancelled" };
     case "discarded":
-      return { status: "cancelled", error: { name: "Discarded", message: "Discarded by an operator" } };
+      // It died first; an operator then gave up on it (not its producer: cancel refuses it).
+      return {
+        status: "dead",
+        error: { name: "Discarded", message: `Discarded by an operator after: ${event.lastError}` },
+      };
     case "retrying":
       return { status: "waiting", error: { name: "RetryingEvent", message: event.lastError } };
     case "accepted":

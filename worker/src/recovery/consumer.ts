@@ -72,7 +72,7 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
           job.id,
           "retry",
           "recovery",
-          { remainingSteps: steps },
+          { remainingSteps: steps, calls: { ok: 1 } },
           history,
           Date.now(),
           guard,

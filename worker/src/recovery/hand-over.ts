@@ -1,4 +1,5 @@
 import type { Env } from "../env.ts";
+import { stepsOf } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { loadEvent, transition } from "../store/events.ts";
@@ -36,6 +37,8 @@ export async function handOver(
     attempts: outcome.attempts,
     failed: true,
     dueAt: outcome.kind === "retrying" ? deliveryDue(env, now, delaySeconds) : null,
+    // The steps performed before the one that failed each made one successful call.
+    calls: { ok: Math.max(0, stepsOf(job.name).length - outcome.remainingSteps.length) },
   };
   if (outcome.kind === "dead") {
     if (by === "workflow") await transition(env.DB, job.id, "fail", by, changes, history, now);

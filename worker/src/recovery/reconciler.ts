@@ -158,13 +158,14 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
   const output = (status.output ?? undefined) as JobResult | undefined;
   switch (status.status) {
     case "complete": {
+      // The receipt the workflow could not write, with the calls it would have counted.
       if (output?.status === "delivered")
         return transition(
           env.DB,
           event.id,
           "deliver",
           "reconciler",
-          { dueAt: null },
+          { dueAt: null, calls: { ok: output.steps?.length ?? 0 } },
           history("delivery recorded"),
         );
       // Gave up without a record of it: finish the hand-over from what the instance says.

@@ -8,6 +8,7 @@ import {
   type State,
   type TransitionName,
 } from "../lifecycle/machine.ts";
+import { type CallCounts, countCallsStatement } from "./backend-calls.ts";
 import { ensureSchema } from "./schema.ts";
 
 export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler" | "producer";
@@ -111,6 +112,12 @@ export interface Changes {
   failed?: boolean;
   dueAt?: number | null;
   createAttempt?: boolean;
+  /**
+   * Backend calls this transition records (a receipt's steps, a recovery step): counted in the
+   * same batch, so a successful call costs no D1 round trip of its own. Counted once per batch,
+   * so meant for one event's transition.
+   */
+  calls?: CallCounts;
 }
 
 /** Extra conditions beyond the state: a claim on what is due, or a compare-and-set on progress. */
@@ -130,8 +137,9 @@ export interface HistoryEntry {
 
 /**
  * The statements of one guarded transition: the UPDATE only matches a row in one of the
- * transition's `from` states, and the history row is written only if it did (`changes()` is the
- * previous statement's count inside the same batch).
+ * transition's `from` states, and the history row and the call counts are written only if it did
+ * (`changes()` is the previous statement's count inside the same batch: each follower writes only
+ * if the statement before it wrote, so the chain holds back to the UPDATE).
  */
 export function transitionStatements(
   db: D1Database,
@@ -173,15 +181,21 @@ export function transitionStatements(
       guard.dueBy ?? null,
       guard.remainingSteps === undefined ? null : JSON.stringify(guard.remainingSteps),
     );
-  if (history === null) return [update];
-  const record = db
-    .prepare(
-      `INSERT INTO event_history (event_id, at, tier, step, outcome, detail)
-       SELECT value, ?2, ?3, ?4, ?5, ?6 FROM json_each(?1)
-       WHERE changes() > 0 AND EXISTS (SELECT 1 FROM events WHERE id = value AND state = ?7 AND updated_at = ?2)`,
-    )
-    .bind(JSON.stringify(ids), now, history.tier, history.step, history.outcome, history.detail, to);
-  return [update, record];
+  const statements = [update];
+  if (history !== null)
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO event_history (event_id, at, tier, step, outcome, detail)
+           SELECT value, ?2, ?3, ?4, ?5, ?6 FROM json_each(?1)
+           WHERE changes() > 0 AND EXISTS (SELECT 1 FROM events WHERE id = value AND state = ?7 AND updated_at = ?2)`,
+        )
+        .bind(JSON.stringify(ids), now, history.tier, history.step, history.outcome, history.detail, to),
+    );
+  const { calls } = changes;
+  if (calls && (calls.ok > 0 || (calls.failed ?? 0) > 0))
+    statements.push(countCallsStatement(db, calls, now));
+  return statements;
 }
 
 /** Applies one transition to one event; says whether the event was in a state that allows it. */

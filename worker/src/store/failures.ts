@@ -8,6 +8,7 @@ export const FAILURE_STATES = [
   "delivered",
   "dead",
   "discarded",
+  "cancelled",
 ] as const satisfies readonly State[];
 
 export interface Filter {

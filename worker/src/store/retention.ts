@@ -1,4 +1,5 @@
 import { finalClause } from "../lifecycle/machine.ts";
+import { purgeCallsBefore } from "./backend-calls.ts";
 import { ensureSchema } from "./schema.ts";
 
 /** A delayed event's row is kept until its delay (at most 365 days) has surely passed. */
@@ -20,16 +21,19 @@ export interface Purged {
   history: number;
   compacted: number;
   deleted: number;
+  /** Minutes of backend call counts. */
+  callMinutes: number;
 }
 
 /**
  * Forgets what is settled and older than `before`, in bounded chunks: the history and payload of
  * final events (delivered, discarded, cancelled; dead ones stay until an operator acts), then, much later, the
- * compacted rows themselves. A sweep that hits its bound leaves the rest to the next one.
+ * compacted rows themselves, and the backend call counts of minutes before `before`. A sweep
+ * that hits its bound leaves the rest to the next one.
  */
 export async function purgeBefore(db: D1Database, before: number): Promise<Purged> {
   await ensureSchema(db);
-  const purged: Purged = { history: 0, compacted: 0, deleted: 0 };
+  const purged: Purged = { history: 0, compacted: 0, deleted: 0, callMinutes: 0 };
   const expired = `SELECT id FROM events WHERE ${finalClause()} AND job IS NOT NULL
       AND updated_at < ?1 AND (run_at IS NULL OR run_at < ?2) LIMIT ${CHUNK}`;
   for (let i = 0; i < MAX_CHUNKS; i++) {
@@ -56,5 +60,7 @@ export async function purgeBefore(db: D1Database, before: number): Promise<Purge
     purged.deleted += deleted.meta.changes ?? 0;
     if ((deleted.meta.changes ?? 0) < CHUNK) break;
   }
+  // One row a minute at most: an hourly sweep finds about 60, so one statement does.
+  purged.callMinutes = await purgeCallsBefore(db, before);
   return purged;
 }

@@ -44,6 +44,25 @@ const STATEMENTS = [
     detail TEXT
   )`,
   "CREATE INDEX IF NOT EXISTS event_history_event ON event_history (event_id, at)",
+  // Backend calls per minute (minute = epoch ms / 60,000), for the failure-rate alert and the
+  // console. Successful calls are added inside writes that happen anyway (a delivery receipt, a
+  // hand-over, a recovery step); failed ones by a small upsert of their own (backend-calls.ts).
+  `CREATE TABLE IF NOT EXISTS backend_calls (
+    minute INTEGER PRIMARY KEY,
+    ok INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+  )`,
+  // One row per alert condition: what the webhook was last told (`status`), how far the dead
+  // events were counted (`cursor`, an event_history rowid), and a sender's claim. Every change is
+  // a compare-and-set on `version`, so overlapping scheduled runs send one alert, not two.
+  `CREATE TABLE IF NOT EXISTS alert_state (
+    condition TEXT PRIMARY KEY,
+    status TEXT NOT NULL DEFAULT 'clear',
+    cursor INTEGER NOT NULL DEFAULT 0,
+    claimed_until INTEGER,
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL DEFAULT 0
+  )`,
 ];
 
 const ready = new WeakMap<D1Database, Promise<unknown>>();

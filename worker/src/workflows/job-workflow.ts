@@ -72,7 +72,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         // its creation already skipped events cancelled before it).
         const look = index > 0 || job.runAt !== undefined;
         result = await step.do(name, stepConfig(this.env), (ctx) =>
-          this.call(job, name, ctx.attempt, last, look || ctx.attempt > 1),
+          this.call(job, name, ctx.attempt, last ? steps.length : undefined, look || ctx.attempt > 1),
         );
       } catch (error) {
         const reason = bounded(
@@ -121,11 +121,12 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     return { status: "delivered", steps: done };
   }
 
+  /** `deliveredSteps`: on the last step, how many steps the delivery receipt accounts for. */
   private async call(
     job: JobParams,
     name: string,
     attempt: number,
-    last: boolean,
+    deliveredSteps: number | undefined,
     look: boolean,
   ): Promise<StepResult> {
     if (look && (await loadEvent(this.env.DB, job.id))?.state === "cancelled")
@@ -140,11 +141,17 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     });
     if (outcome.kind === "done") {
       // The delivery receipt, inside the last step (no extra step per event) and non-fatal: if it
-      // cannot be written, the reconciler finds the complete instance and writes it.
-      if (last)
-        await transition(this.env.DB, job.id, "deliver", "workflow", { dueAt: null }, null).catch(
-          () => false,
-        );
+      // cannot be written, the reconciler finds the complete instance and writes it. It counts
+      // the event's successful calls, one per step, in the same batch.
+      if (deliveredSteps !== undefined)
+        await transition(
+          this.env.DB,
+          job.id,
+          "deliver",
+          "workflow",
+          { dueAt: null, calls: { ok: deliveredSteps } },
+          null,
+        ).catch(() => false);
       return { ok: true, status: outcome.status };
     }
     if (outcome.kind === "dead") return { ok: false, reason: outcome.reason };

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { openSession, readSession } from "../../worker/src/console/session.ts";
+import { TEST_AUTH_TOKEN, TEST_OPERATOR_TOKEN } from "../support/settings.ts";
+import { request, testEnv } from "./helpers.ts";
+
+const ORIGIN = "https://jobs.test";
+const signIn = (token: string, headers: Record<string, string> = { origin: ORIGIN }) =>
+  request("/console/sign-in", {
+    method: "POST",
+    token: null,
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams({ token }).toString(),
+  });
+
+async function session(): Promise<{ cookie: string; csrf: string }> {
+  const response = await signIn(TEST_OPERATOR_TOKEN);
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  const page = await (await request("/console", { token: null, headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  return { cookie, csrf };
+}
+
+describe("console session", () => {
+  it("sets a Secure, __Host- prefixed, HttpOnly, SameSite=Strict, expiring cookie outside localhost", async () => {
+    const response = await signIn(TEST_OPERATOR_TOKEN);
+    expect(response.status).toBe(303);
+    const cookie = response.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(
+      /^__Host-jobs_console=[^;]+; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    expect(cookie).not.toContain(TEST_OPERATOR_TOKEN);
+  });
+
+  it("refuses a producer token, a cross-site sign-in and a forged or expired cookie", async () => {
+    expect((await signIn(TEST_AUTH_TOKEN)).status).toBe(401);
+    expect((await signIn(TEST_OPERATOR_TOKEN, { origin: "https://evil.test" })).status).toBe(403);
+    expect((await signIn(TEST_OPERATOR_TOKEN, { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    const now = Date.now();
+    const value = await openSession(testEnv, now);
+    expect(await readSession(testEnv, value, now)).toBeDefined();
+    expect(await readSession(testEnv, value, now + 8 * 3600 * 1000 + 1)).toBeUndefined();
+    const forged = `${value.slice(0, -2)}${value.endsWith("A") ? "BB" : "AA"}`;
+    expect(await readSession(testEnv, forged, now)).toBeUndefined();
+    const later = `${now + 10 * 3600 * 1000}${value.slice(value.indexOf("."))}`;
+    expect(await readSession(testEnv, later, now)).toBeUndefined();
+    const page = await request("/console", {
+      token: null,
+      headers: { cookie: `__Host-jobs_console=${forged}` },
+    });
+    // Sent to sign in (whether or not this fetch followed the redirect).
+    const landed = page.status === 303 ? page.headers.get("location") : new URL(page.url).pathname;
+    expect(landed).toBe("/console/sign-in");
+    expect(await page.text()).not.toContain("Overview");
+  });
+
+  it("needs the session's CSRF token on every state-changing form", async () => {
+    const { cookie, csrf } = await session();
+    expect(csrf).not.toBe("");
+    const post = (body: Record<string, string>) =>
+      request("/console/sign-out", {
+        method: "POST",
+        token: null,
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(body).toString(),
+      });
+    expect((await post({ csrf: "forged" })).status).toBe(403);
+    expect((await post({})).status).toBe(403);
+    expect((await post({ csrf })).status).toBe(303);
+  });
+
+  it("serves pages that load nothing from elsewhere and cannot be framed", async () => {
+    const { cookie } = await session();
+    const response = await request("/console/failed", { token: null, headers: { cookie } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+});

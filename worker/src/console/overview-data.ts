@@ -1,0 +1,47 @@
+import type { Env } from "../env.ts";
+import { STATES, type State } from "../lifecycle/machine.ts";
+import { callStats } from "../store/backend-calls.ts";
+import { ensureSchema } from "../store/schema.ts";
+import { ALERTS } from "../topology.ts";
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export interface Overview {
+  counts: Record<State, number>;
+  /** Per hour over the last 24 (oldest first): events handed to the recovery tier, events gone dead. */
+  hours: { start: number; handedOver: number; dead: number }[];
+  /** Backend calls over the alert window. */
+  calls: { ok: number; failed: number; windowMinutes: number };
+}
+
+/**
+ * What the console's overview shows, from recorded state only: each event's row says where it
+ * is, its history says when it was handed over or died, the call counts how the backend fared.
+ */
+export async function overview(env: Env, now: number): Promise<Overview> {
+  await ensureSchema(env.DB);
+  const since = now - 24 * HOUR_MS;
+  const [states, history] = await env.DB.batch<{ key: string; hour: number; n: number }>([
+    env.DB.prepare("SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state"),
+    // History outcomes are the hand-over kinds: `retrying` when handed over, `dead` when buried.
+    env.DB.prepare(
+      `SELECT outcome AS key, CAST((at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, count(*) AS n
+       FROM event_history WHERE at >= ?1 AND outcome IN ('retrying', 'dead') GROUP BY outcome, hour`,
+    ).bind(since),
+  ]);
+  const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
+  for (const row of states?.results ?? []) if (row.key in counts) counts[row.key as State] = row.n;
+  const hours = Array.from({ length: 24 }, (_, i) => ({
+    start: since + i * HOUR_MS,
+    handedOver: 0,
+    dead: 0,
+  }));
+  for (const row of history?.results ?? []) {
+    const hour = hours[row.hour];
+    if (!hour) continue;
+    if (row.key === "dead") hour.dead += row.n;
+    else hour.handedOver += row.n;
+  }
+  const calls = await callStats(env.DB, now - ALERTS.windowMs);
+  return { counts, hours, calls: { ...calls, windowMinutes: ALERTS.windowMs / 60_000 } };
+}

@@ -1,0 +1,81 @@
+import { STATES } from "../../lifecycle/machine.ts";
+import { FAILURE_STATES } from "../../store/failures.ts";
+import { Page } from "../layout.tsx";
+import type { Overview } from "../overview-data.ts";
+
+/** Hand-overs and dead events per hour as bars: an SVG drawn on the server, with a text twin. */
+function Chart({ hours }: { hours: Overview["hours"] }) {
+  const top = Math.max(1, ...hours.map((h) => Math.max(h.handedOver, h.dead)));
+  const width = 24 * 14;
+  const height = 90;
+  const bar = (value: number) => Math.round((value / top) * (height - 10));
+  const total = (key: "handedOver" | "dead") => hours.reduce((sum, h) => sum + h[key], 0);
+  return (
+    <figure>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width="100%"
+        height="120"
+        role="img"
+        aria-label={`Last 24 hours: ${total("handedOver")} handed over, ${total("dead")} dead`}
+      >
+        {hours.map((h, i) => (
+          <g>
+            <rect
+              x={i * 14 + 1}
+              y={height - bar(h.handedOver)}
+              width="6"
+              height={bar(h.handedOver)}
+              fill="#d29922"
+            >
+              <title>{`${h.handedOver} handed over`}</title>
+            </rect>
+            <rect x={i * 14 + 7} y={height - bar(h.dead)} width="6" height={bar(h.dead)} fill="#cf222e">
+              <title>{`${h.dead} dead`}</title>
+            </rect>
+          </g>
+        ))}
+      </svg>
+      <figcaption class="muted">
+        Per hour, oldest left: <span style="color:#d29922">■</span> handed over to the recovery tier (
+        {total("handedOver")}), <span style="color:#cf222e">■</span> dead ({total("dead")}).
+      </figcaption>
+    </figure>
+  );
+}
+
+export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
+  const calls = data.calls.ok + data.calls.failed;
+  const rate = calls === 0 ? undefined : data.calls.failed / calls;
+  return (
+    <Page title="Overview" csrf={csrf}>
+      <h2>Events by state</h2>
+      <div class="cards">
+        {STATES.map((state) =>
+          (FAILURE_STATES as readonly string[]).includes(state) ? (
+            <a class="card" href={`/console/failed?status=${state}`}>
+              <b>{data.counts[state]}</b> {state}
+            </a>
+          ) : (
+            <div class="card">
+              <b>{data.counts[state]}</b> {state}
+            </div>
+          ),
+        )}
+      </div>
+      <h2>Last 24 hours</h2>
+      <Chart hours={data.hours} />
+      <h2>Backend</h2>
+      <p>
+        {rate === undefined ? (
+          <span class="muted">No backend calls in the last {data.calls.windowMinutes} minutes.</span>
+        ) : (
+          <>
+            <b class={rate >= 0.5 ? "bad" : "ok"}>{(rate * 100).toFixed(1)}%</b> of {calls} calls failed in
+            the last {data.calls.windowMinutes} minutes.
+          </>
+        )}
+      </p>
+    </Page>
+  );
+}

@@ -1,0 +1,47 @@
+import type * as z from "zod";
+import { TRANSITIONS } from "../lifecycle/machine.ts";
+import type { StoredEvent } from "../store/events.ts";
+import { type Filter, listFailed } from "../store/failures.ts";
+import type { FailedEventQuery } from "./api.ts";
+import { HttpError } from "./errors.ts";
+
+/** Cursors are opaque to callers: the (failedAt, id) of the last row, base64url-encoded. */
+const encodeCursor = (event: StoredEvent) =>
+  btoa(JSON.stringify([event.failedAt, event.id]))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const [at, id] = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
+    if (typeof at === "number" && typeof id === "string") return [at, id];
+  } catch {}
+  throw new HttpError(400, "Invalid cursor");
+}
+
+/** One page of failed events, newest failure first, for the operator API and the console. */
+export async function failedPage(
+  db: D1Database,
+  query: z.infer<typeof FailedEventQuery>,
+): Promise<{ events: StoredEvent[]; nextCursor?: string }> {
+  const events = await listFailed(
+    db,
+    query,
+    query.limit + 1,
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+  );
+  const page = events.slice(0, query.limit);
+  const last = page.at(-1);
+  return { events: page, ...(events.length > query.limit && last ? { nextCursor: encodeCursor(last) } : {}) };
+}
+
+/** An event an operator can replay: dead (the machine's `replay` leaves only dead) and still stored. */
+export const isReplayable = (event: StoredEvent) =>
+  event.job !== undefined && (TRANSITIONS.replay.from as readonly string[]).includes(event.state);
+
+/** The ids a bulk replay of `filter` takes (dead ones unless it says otherwise), at most `limit`. */
+export async function replayable(db: D1Database, filter: Filter, limit: number): Promise<string[]> {
+  const events = await listFailed(db, { ...filter, status: filter.status ?? "dead" }, limit);
+  return events.filter(isReplayable).map((e) => e.id);
+}
