@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -144,6 +144,35 @@ it("delivers the README example to the reference backend with every contract hea
   expect(await (await send()).json()).toEqual(first);
   await new Promise((r) => setTimeout(r, 1000));
   expect(await calls()).toHaveLength(4);
+});
+
+/** The README's cancel example: its commands, one per entry, continuation lines joined. */
+async function readmeCommands(marker: string): Promise<string[]> {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.split(marker)[1] ?? "")?.[1] ?? "";
+  return block
+    .replace(/\\\n\s*/g, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !line.startsWith("#"));
+}
+
+it("runs the README's cancel example as written", async () => {
+  const commands = await readmeCommands("<!-- cancel-example -->");
+  expect(commands).toHaveLength(4);
+  const answers = commands.map((command) =>
+    JSON.parse(
+      execFileSync("bash", ["-c", command.replaceAll("http://127.0.0.1:8787", worker)], { encoding: "utf8" }),
+    ),
+  );
+  expect(answers[0]).toMatchObject({ ids: ["evt_cart_42"], instances: [{ status: "scheduled" }] });
+  expect(answers[1]).toMatchObject({ id: "evt_cart_42", status: "cancelled" });
+  expect(answers[2]).toMatchObject({
+    results: [
+      { id: "evt_cart_42", status: "cancelled" },
+      { id: "evt_cart_43", status: 404 },
+    ],
+  });
+  expect(answers[3]).toMatchObject({ id: "evt_cart_42", status: "cancelled" });
 });
 
 it("never logs the token", () => {

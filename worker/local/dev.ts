@@ -33,6 +33,8 @@ if (!settings.backendUrl) {
 }
 const runtime = await startRuntime({
   port: settings.port,
+  // Alerts link to this console.
+  vars: { PUBLIC_URL: `http://127.0.0.1:${settings.port}` },
   authToken: settings.authToken,
   authTokenNext: settings.authTokenNext,
   operatorToken: settings.operatorToken,
