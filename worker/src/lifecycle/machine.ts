@@ -12,6 +12,9 @@
  *                             └────replay─────┘  └──discard──▶ discarded
  *   accepted, started, retrying ──cancel──▶ cancelled
  */
+/** Where every event starts: recorded at admission, its instance not created yet. */
+export const INITIAL_STATE = "accepted";
+
 export const STATES = [
   "accepted",
   "started",
@@ -89,8 +92,8 @@ export function allowed(name: TransitionName, by: Actor): Transition {
   return transition;
 }
 
-/** `state IN (...)`: how SQL names states, always from a list this module exports. */
-const stateClause = (states: readonly State[]): string =>
+/** `state IN (...)`: how SQL names states, always typed as states of this machine. */
+export const stateClause = (states: readonly State[]): string =>
   `state IN (${states.map((s) => `'${s}'`).join(", ")})`;
 
 /** The SQL guard of a transition: `state IN (...)`, from the table above and nowhere else. */

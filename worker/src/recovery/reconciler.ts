@@ -2,7 +2,7 @@ import { bounded } from "../backend/outcome.ts";
 import { createInstances, lookUp } from "../dispatch/creation.ts";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
-import { fromClause } from "../lifecycle/machine.ts";
+import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { claimChecks, claimOverdue } from "../store/claims.ts";
 import { type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
@@ -98,7 +98,7 @@ async function createOverdue(env: Env, now: number, report: ReconcileReport) {
 
 async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
   const { results } = await env.DB.prepare(
-    "SELECT id FROM events WHERE state = 'retrying' AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
+    `SELECT id FROM events WHERE ${stateClause(["retrying"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?2`,
   )
     .bind(now, RECONCILER.maxPointersPerRun)
     .all<{ id: string }>();

@@ -1,4 +1,5 @@
 import type { Admitted } from "../dispatch/admit.ts";
+import { INITIAL_STATE } from "../lifecycle/machine.ts";
 import { tenantOf } from "./events.ts";
 import { ensureSchema } from "./schema.ts";
 
@@ -25,7 +26,7 @@ export async function recordAccepted(
   await ensureSchema(db);
   const insert = db.prepare(
     `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'accepted', ?7, ?8, 1, ?9, ?9)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, '${INITIAL_STATE}', ?7, ?8, 1, ?9, ?9)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
   );

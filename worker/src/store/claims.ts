@@ -1,5 +1,5 @@
 import type { JobParams } from "../events/job.ts";
-import { fromClause } from "../lifecycle/machine.ts";
+import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { toEvent } from "./events.ts";
 import { ensureSchema } from "./schema.ts";
 
@@ -18,7 +18,7 @@ export async function claimOverdue(
   const { results } = await db
     .prepare(
       `UPDATE events SET due_at = ?2, create_attempts = create_attempts + 1, updated_at = ?1
-       WHERE id IN (SELECT id FROM events WHERE state = 'accepted' AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
+       WHERE id IN (SELECT id FROM events WHERE ${stateClause(["accepted"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
          AND ${fromClause("start")} AND due_at <= ?1
        RETURNING *`,
     )
@@ -64,7 +64,7 @@ export async function claimChecks(
   const { results } = await db
     .prepare(
       `UPDATE events SET due_at = ?2
-       WHERE id IN (SELECT id FROM events WHERE state = 'started' AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
+       WHERE id IN (SELECT id FROM events WHERE ${stateClause(["started"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
          AND ${fromClause("recreate")} AND due_at <= ?1
        RETURNING id`,
     )
@@ -77,7 +77,9 @@ export async function claimChecks(
 export async function cancelledAmong(db: D1Database, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const { results } = await db
-    .prepare("SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'cancelled'")
+    .prepare(
+      `SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?1)) AND ${stateClause(["cancelled"])}`,
+    )
     .bind(JSON.stringify(ids))
     .all<{ id: string }>();
   return new Set(results.map((r) => r.id));

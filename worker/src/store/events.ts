@@ -245,13 +245,16 @@ export async function historyOf(db: D1Database, id: string) {
  * Keeps a recovery message that cannot be tied to a stored event, as a dead record an operator
  * can see, instead of acknowledging it into nothing.
  */
+/** An orphan is recorded straight as dead: visible and discardable, never run (it has no event). */
+const ORPHAN_STATE: State = "dead";
+
 export async function recordOrphan(db: D1Database, id: string, body: string, reason: string, now: number) {
   await ensureSchema(db);
   await db.batch([
     db
       .prepare(
         `INSERT INTO events (id, name, digest, trace_id, job, state, last_error, failed_at, created_at, updated_at)
-         VALUES (?1, 'unknown', '', '', ?2, 'dead', ?3, ?4, ?4, ?4)
+         VALUES (?1, 'unknown', '', '', ?2, '${ORPHAN_STATE}', ?3, ?4, ?4, ?4)
          ON CONFLICT (id) DO NOTHING`,
       )
       .bind(id, body, reason, now),
