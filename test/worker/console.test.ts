@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openSession, readSession } from "../../worker/src/console/session.ts";
 import { TEST_AUTH_TOKEN, TEST_OPERATOR_TOKEN } from "../support/settings.ts";
-import { request, testEnv } from "./helpers.ts";
+import { request, storeEvent, testEnv, uid } from "./helpers.ts";
 
 const ORIGIN = "https://jobs.test";
 const signIn = (token: string, headers: Record<string, string> = { origin: ORIGIN }) =>
@@ -76,5 +76,67 @@ describe("console session", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("console actions", () => {
+  const form = (cookie: string, body: Record<string, string | string[]>) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(body)) for (const v of [value].flat()) params.append(key, v);
+    return {
+      method: "POST",
+      token: null,
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: params.toString(),
+    } as const;
+  };
+  const deadEvent = async () => {
+    const id = uid("console");
+    const job = { id, name: "email/verification", payload: { email: "a@b.c", otpCode: "1" } };
+    await storeEvent({
+      id,
+      job,
+      state: "dead",
+      failedAt: Date.now(),
+      remainingSteps: ["email/verification"],
+    });
+    return id;
+  };
+  const stateOf = async (id: string) =>
+    (await testEnv.DB.prepare("SELECT state FROM events WHERE id = ?1").bind(id).first<{ state: string }>())
+      ?.state;
+
+  it("refuses a same-origin action without the session's CSRF token, and takes it with", async () => {
+    const { cookie, csrf } = await session();
+    const id = await deadEvent();
+    expect((await request(`/console/events/${id}/discard`, form(cookie, {}))).status).toBe(403);
+    expect((await request(`/console/events/${id}/discard`, form(cookie, { csrf: `${csrf}x` }))).status).toBe(
+      403,
+    );
+    const other = await deadEvent();
+    expect(
+      (await request("/console/replay/run", form(cookie, { csrf: "nope", id: [id, other] }))).status,
+    ).toBe(403);
+    expect([await stateOf(id), await stateOf(other)]).toEqual(["dead", "dead"]);
+
+    const done = await request(`/console/events/${id}/discard`, form(cookie, { csrf }));
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe(`/console/events/${id}?done=discard`);
+    expect(await stateOf(id)).toBe("discarded");
+    // Submitted twice: the event moved on; the operator is told so, nothing else happens.
+    const again = await request(`/console/events/${id}/discard`, form(cookie, { csrf }));
+    expect(again.headers.get("location")).toBe(`/console/events/${id}?moved=1`);
+    expect(await stateOf(id)).toBe("discarded");
+  });
+
+  it("shows an orphan record (a recovery message with no event) without failing", async () => {
+    const { cookie } = await session();
+    const id = uid("orphan");
+    await storeEvent({ id, job: null, state: "dead", failedAt: Date.now() });
+    await testEnv.DB.prepare("UPDATE events SET name = 'unknown' WHERE id = ?1").bind(id).run();
+    const page = await request(`/console/events/${id}`, { token: null, headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Not kept");
   });
 });

@@ -54,16 +54,19 @@ describe("sensitive payload fields", () => {
   it("are masked in the operator API, and a replay still sends the original", async () => {
     const payload = { ...resetPassword, otpCode: "918273", extra: { apiKey: "k-123" } };
     const event = envelope("email/reset-password", payload);
-    await backend.fault({ eventId: event.id, status: 422, count: 1 });
+    await backend.fault({ eventId: event.id, status: 422, count: 1, error: "otp 918273 is not accepted" });
     await dispatch([event]);
     await statusIs(event.id, "dead");
     const detail = (await (await operator(`/failed-events/${event.id}`)).json()) as {
       event: { payload: unknown };
+      lastError: string;
     };
     expect(detail.event.payload).toEqual({ ...resetPassword, otpCode: MASK, extra: { apiKey: MASK } });
     expect(JSON.stringify(detail)).not.toContain("918273");
     const list = await (await operator(`/failed-events?name=email/reset-password&limit=200`)).text();
     expect(list).not.toContain("918273");
+    // The backend echoed the code in its refusal: operators see the text with the code masked.
+    expect(detail.lastError).toContain(`otp ${MASK} is not accepted`);
 
     expect((await operator(`/failed-events/${event.id}/replay`, { method: "POST" })).status).toBe(202);
     const calls = await backend.waitForCalls(event.id, 2);
@@ -73,6 +76,7 @@ describe("sensitive payload fields", () => {
   it("are marked once, in the catalog, and the OpenAPI document shows the mark", () => {
     expect([...sensitiveFields("email/new-account-credentials")]).toEqual(["temporaryPassword"]);
     expect([...sensitiveFields("email/cart-recovery")]).toEqual(["recoveryUrl", "recoveryToken"]);
+    expect([...sensitiveFields("whatsapp/send-template")]).toEqual(["variables"]);
     // biome-ignore lint/suspicious/noExplicitAny: reads a JSON document by known paths.
     const schemas = (openApiDocument() as { components: { schemas: Record<string, any> } }).components
       .schemas;

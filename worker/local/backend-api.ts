@@ -31,6 +31,8 @@ export interface Fault {
   rate?: number;
   latencyMs?: number;
   retryAfter?: string;
+  /** The answer's `error` text; "injected <status>" when absent. */
+  error?: string;
   /** Sent as Location with a 3xx fault. */
   location?: string;
   /** Drop the connection without answering (after any latency); `status` is then ignored. */

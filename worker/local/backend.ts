@@ -142,7 +142,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
           ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}),
           ...(fault.location ? { location: fault.location } : {}),
         };
-        return finish(fault.status, { error: `injected ${fault.status}` }, headers);
+        return finish(fault.status, { error: fault.error ?? `injected ${fault.status}` }, headers);
       }
     }
     try {

@@ -23,10 +23,13 @@ export async function overview(env: Env, now: number): Promise<Overview> {
   const since = now - 24 * HOUR_MS;
   const [states, history] = await env.DB.batch<{ key: string; hour: number; n: number }>([
     env.DB.prepare("SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state"),
-    // History outcomes are the hand-over kinds: `retrying` when handed over, `dead` when buried.
+    // A hand-over is the workflow's (or the reconciler's) `retrying` record; the recovery tier's
+    // own retries also read `retrying` and are not hand-overs. Every way into dead records `dead`.
     env.DB.prepare(
       `SELECT outcome AS key, CAST((at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, count(*) AS n
-       FROM event_history WHERE at >= ?1 AND outcome IN ('retrying', 'dead') GROUP BY outcome, hour`,
+       FROM event_history
+       WHERE at >= ?1 AND (outcome = 'dead' OR (outcome = 'retrying' AND tier IN ('workflow', 'reconciler')))
+       GROUP BY outcome, hour`,
     ).bind(since),
   ]);
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { INSTANCE_ID } from "../events/job.ts";
+import { forOperators, historyForOperators, maskStrings, secretsOf } from "../events/masking.ts";
 import { matchesRole } from "../http/auth.ts";
 import { HttpError } from "../http/errors.ts";
 import { failedPage, isReplayable } from "../http/failed-page.ts";
@@ -34,6 +35,8 @@ import { openSession, SESSION_MS } from "./session.ts";
 /** Events a bulk replay takes at most at once (the operator API's ceiling too). */
 const BULK_LIMIT = 500;
 const PAGE_SIZE = 50;
+/** A sign-in form holds one token: anything bigger is not one. */
+const SIGN_IN_BYTES = 4096;
 
 /** The operator console: server-rendered pages, no script, one stylesheet inline. */
 export const consoleApp = new Hono<ConsoleContext>();
@@ -60,9 +63,18 @@ consoleApp.post("/sign-in", async (c) => {
   const client = c.req.header("cf-connecting-ip") ?? "local";
   const { success } = await c.env[RATE_LIMITS.dispatch.binding].limit({ key: `console-sign-in:${client}` });
   if (!success) throw new ConsoleRefusal(429, "Too many sign-in attempts; wait a minute and try again.");
+  // Unauthenticated: read a small body only.
+  if (Number(c.req.header("content-length") ?? Number.POSITIVE_INFINITY) > SIGN_IN_BYTES)
+    throw new ConsoleRefusal(409, "The sign-in form is too large.");
   const form = await c.req.parseBody();
   const token = typeof form.token === "string" ? form.token.trim() : "";
   const valid = token === "" ? false : await matchesRole(c.env, "operator", token);
+  if (valid && (await matchesRole(c.env, "producer", token))) {
+    return c.html(
+      <SignInPage error="Operator access is misconfigured: the operator token equals a producer token." />,
+      503,
+    );
+  }
   if (valid === undefined) {
     return c.html(<SignInPage error="Operator access is not configured: set OPERATOR_TOKEN." />, 503);
   }
@@ -90,7 +102,9 @@ consoleApp.get("/failed", async (c) => {
   const values = c.req.query();
   const filter = parseFilter(values);
   const cursor = values.cursor || undefined;
-  const { events, nextCursor } = await failedPage(c.env.DB, { ...filter, limit: PAGE_SIZE, cursor });
+  const page = await failedPage(c.env.DB, { ...filter, limit: PAGE_SIZE, cursor });
+  const { nextCursor } = page;
+  const events = page.events.map(forOperators);
   const next = nextCursor
     ? `/console/failed?${filterQuery(values)}&cursor=${encodeURIComponent(nextCursor)}`
     : undefined;
@@ -103,9 +117,14 @@ consoleApp.get("/events/:id", async (c) => {
   const done = action && isActionName(action) ? `${ACTIONS[action].label}: done.` : undefined;
   const moved =
     c.req.query("moved") === "1" ? "Nothing changed: the event had moved on meanwhile." : undefined;
-  const history = await historyOf(c.env.DB, event.id);
+  const history = historyForOperators(await historyOf(c.env.DB, event.id), event.job);
   return c.html(
-    <EventPage csrf={c.get("session").csrf} event={event} history={history} done={done ?? moved} />,
+    <EventPage
+      csrf={c.get("session").csrf}
+      event={forOperators(event)}
+      history={history}
+      done={done ?? moved}
+    />,
   );
 });
 
@@ -116,10 +135,16 @@ consoleApp.get("/events/:id/:action", async (c) => {
 
 consoleApp.post("/events/:id/:action", async (c) => {
   await checkCsrf(c);
-  const { event, action } = await actionOn(c.env, c.req.param("id"), c.req.param("action"));
+  const back = `/console/events/${encodeURIComponent(c.req.param("id"))}`;
+  const { event, action } = await actionOn(c.env, c.req.param("id"), c.req.param("action")).catch((error) => {
+    // Submitted twice, or the event moved on since the confirmation: say so on the event's page.
+    if (error instanceof ConsoleRefusal && error.status === 409)
+      return { event: undefined, action: undefined };
+    throw error;
+  });
+  if (!event || !action) return c.redirect(`${back}?moved=1`, 303);
   const applied = await take(c.env, event, action);
   log.info("console.action", { eventId: event.id, action, applied });
-  const back = `/console/events/${encodeURIComponent(event.id)}`;
   return c.redirect(applied ? `${back}?done=${action}` : `${back}?moved=1`, 303);
 });
 
@@ -151,7 +176,10 @@ consoleApp.post("/replay/run", async (c) => {
 
 consoleApp.get("/lookup", async (c) => {
   const id = (c.req.query("id") ?? "").trim();
-  const status = id ? await eventStatus(c.env, id) : undefined;
+  const found = id ? await eventStatus(c.env, id) : undefined;
+  // What its producer sees, with the event's secret values masked for the operator.
+  const secrets = found ? secretsOf((await loadEvent(c.env.DB, id))?.job) : [];
+  const status = found && maskStrings(found, secrets);
   return c.html(
     <LookupPage csrf={c.get("session").csrf} id={id} status={status} />,
     id && !status ? 404 : 200,

@@ -186,7 +186,8 @@ export const CATALOG = {
       recipientPhone: text,
       templateKey: text,
       triggerEvent: text,
-      variables: z.record(z.string(), z.string()),
+      // Template variables often carry the very code the message delivers.
+      variables: z.record(z.string(), z.string()).meta({ [SENSITIVE]: true }),
       customerId: optionalText,
     }),
   },

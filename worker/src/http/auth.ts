@@ -48,11 +48,15 @@ const requireRole = (role: Role) =>
         `Server misconfigured: no ${role === "producer" ? "dispatch" : role} token is set`,
       );
     if (presented === undefined) throw new HttpError(401, "Unauthorized");
+    const producer = role === "operator" && (await matchesRole(c.env, "producer", presented));
     if (!valid) {
-      if (role === "operator" && (await matchesRole(c.env, "producer", presented)))
+      if (producer)
         throw new HttpError(403, "Forbidden: this is the operator API; a producer token cannot use it");
       throw new HttpError(401, "Unauthorized");
     }
+    // One token for both roles would make every producer an operator: refuse it, fail closed.
+    if (producer)
+      throw new HttpError(500, "Server misconfigured: the operator token equals a producer token");
     // The caller's identity for rate limiting: a fingerprint, never the token itself.
     c.set("caller", hex(await sha256(presented)).slice(0, 16));
     await next();

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type * as z from "zod";
 import type { Env } from "../env.ts";
-import { maskJob } from "../events/masking.ts";
+import { forOperators, historyForOperators, maskJob } from "../events/masking.ts";
 import { replayEvents } from "../recovery/replay.ts";
 import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
 import { discard } from "../store/failures.ts";
@@ -55,7 +55,7 @@ failedEvents.get("/", async (c) => {
     queues: { retry, deadLetter },
     retryQueue: retry,
     deadLetterQueue: deadLetter,
-    events: events.map(summary),
+    events: events.map((e) => summary(forOperators(e))),
     ...(nextCursor ? { nextCursor } : {}),
   });
 });
@@ -78,10 +78,14 @@ failedEvents.get("/:id", async (c) => {
   const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
   return c.json({
-    ...summary(event),
-    // Secrets inside the payload are masked; the stored event keeps them for a replay.
+    // Secrets are masked (the payload, and their values in error texts); the stored event keeps
+    // them for a replay.
+    ...summary(forOperators(event)),
     event: event.job ? maskJob(event.job) : null,
-    history: (await historyOf(c.env.DB, event.id)).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    history: historyForOperators(await historyOf(c.env.DB, event.id), event.job).map((a) => ({
+      ...a,
+      at: new Date(a.at).toISOString(),
+    })),
   });
 });
 

@@ -34,7 +34,10 @@ export async function readAlertStates(
   const [, read] = await db.batch([
     db
       .prepare(
-        `INSERT INTO alert_state (condition, updated_at) SELECT value, ?2 FROM json_each(?1) WHERE true
+        // A condition seen for the first time starts from the history as it is now: dead events
+        // from before alerts existed are not "new", and the first check scans nothing old.
+        `INSERT INTO alert_state (condition, updated_at, cursor)
+         SELECT value, ?2, (SELECT COALESCE(MAX(rowid), 0) FROM event_history) FROM json_each(?1) WHERE true
          ON CONFLICT (condition) DO NOTHING`,
       )
       .bind(JSON.stringify(conditions), now),

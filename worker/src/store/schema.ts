@@ -44,6 +44,8 @@ const STATEMENTS = [
     detail TEXT
   )`,
   "CREATE INDEX IF NOT EXISTS event_history_event ON event_history (event_id, at)",
+  // The console's last-24-hours chart reads history by time.
+  "CREATE INDEX IF NOT EXISTS event_history_at ON event_history (at)",
   // Backend calls per minute (minute = epoch ms / 60,000), for the failure-rate alert and the
   // console. Successful calls are added inside writes that happen anyway (a delivery receipt, a
   // hand-over, a recovery step); failed ones by a small upsert of their own (backend-calls.ts).

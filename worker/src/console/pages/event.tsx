@@ -1,5 +1,4 @@
-import { stepsOf } from "../../events/catalog.ts";
-import { maskJob } from "../../events/masking.ts";
+import { isEventName, stepsOf } from "../../events/catalog.ts";
 import { STATES, TRANSITIONS } from "../../lifecycle/machine.ts";
 import type { StoredEvent } from "../../store/events.ts";
 import { ACTIONS, type ActionName, offered } from "../actions.ts";
@@ -40,6 +39,7 @@ function Lifecycle({ state }: { state: string }) {
   );
 }
 
+/** The event as operators see it: the caller passes it through forOperators (masked). */
 export function EventPage(props: {
   csrf: string;
   event: StoredEvent;
@@ -47,7 +47,8 @@ export function EventPage(props: {
   done?: string | undefined;
 }) {
   const { event } = props;
-  const steps = stepStates(event, stepsOf(event.name as Parameters<typeof stepsOf>[0]));
+  // An orphan record (a recovery message with no event) has no catalog name, hence no steps.
+  const steps = stepStates(event, isEventName(event.name) ? stepsOf(event.name) : []);
   const actions = (Object.keys(ACTIONS) as ActionName[]).filter((a) => offered(event, a));
   const notice = props.done ? { text: props.done } : undefined;
   return (
@@ -129,7 +130,7 @@ export function EventPage(props: {
       )}
       <h2>Dispatched</h2>
       {event.job ? (
-        <pre>{JSON.stringify(maskJob(event.job), null, 2)}</pre>
+        <pre>{JSON.stringify(event.job, null, 2)}</pre>
       ) : (
         <p class="muted">Not kept: compacted after retention, or never a stored event.</p>
       )}
