@@ -177,6 +177,7 @@ describe("console in a real browser", () => {
     await expect(other.getByRole("alert").textContent()).resolves.toBe(
       "Refused: this form was not sent from the console itself.",
     );
+    await other.screenshot({ path: join(SCREENSHOTS, "refused.png"), fullPage: true });
     await other.close();
     expect(await stateOf(ids.discard)).toBe("dead");
   });
@@ -192,6 +193,7 @@ describe("console in a real browser", () => {
 
   it("bulk-replays by filter: a dry-run preview first, then exactly those events", async () => {
     await page.getByRole("link", { name: "Bulk replay" }).click();
+    await shot("bulk-replay");
     await page.getByLabel("Tenant").fill(tenant);
     await page.getByLabel("Event", { exact: true }).selectOption("email/verification");
     await page.getByRole("button", { name: "Preview" }).click();
@@ -201,6 +203,7 @@ describe("console in a real browser", () => {
     await shot("bulk-preview");
     await page.getByRole("button", { name: "Replay these 3 events" }).click();
     await expect(page.getByRole("status").textContent()).resolves.toBe("Replayed 3 of 3 events.");
+    await shot("bulk-done");
     for (const id of ids.bulk)
       await waitUntil(() => callsFor(id).some((c) => c.status === 200), `${id} replayed`);
   });
