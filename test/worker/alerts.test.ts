@@ -381,9 +381,10 @@ describe("alerts", () => {
 
 describe("alert decisions", () => {
   const state = { condition: "backlog", status: "clear", cursor: 4, claimedUntil: null, version: 1 } as const;
-  const observation = (firing: boolean, cursor = 4) => ({
+  const observation = (firing: boolean, cursor = 4, cleared = !firing) => ({
     facts: { condition: "backlog", retrying: 1, threshold: 1 } as const,
     firing,
+    cleared,
     cursor,
   });
 
@@ -396,6 +397,10 @@ describe("alert decisions", () => {
     expect(decide(state, observation(false), 0)).toEqual({ kind: "quiet" });
     expect(decide(state, observation(false, 9), 0)).toEqual({ kind: "advance", cursor: 9 });
     expect(decide({ ...state, claimedUntil: 10 }, observation(true), 5)).toEqual({ kind: "busy" });
+    // Below the threshold but not clearly: a firing alert stays firing, nothing is sent.
+    expect(decide({ ...state, status: "firing" }, observation(false, 4, false), 0)).toEqual({
+      kind: "quiet",
+    });
     // A claim past its time belongs to a sender presumed gone.
     expect(decide({ ...state, claimedUntil: 10 }, observation(true), 10)).toEqual({
       kind: "announce",

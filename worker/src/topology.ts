@@ -174,6 +174,8 @@ export const ALERTS = {
   windowMs: 15 * 60 * 1000,
   /** The webhook gets this long; the scheduled handler's other work never waits on it. */
   timeoutMs: 5_000,
+  /** A firing rate or backlog resolves below this share of its threshold (no flapping). */
+  resolveBelow: 0.8,
 } as const;
 
 /** Vars that only local runs and tests set; a deployment leaves them at their defaults. */

@@ -44,5 +44,10 @@ export type Facts = z.infer<typeof FactsSchema>;
 export interface Observation {
   facts: Facts;
   firing: boolean;
+  /**
+   * Whether a firing alert may resolve: clearly below its threshold (ALERTS.resolveBelow of it),
+   * so a value hovering at the threshold does not alternate between firing and resolved.
+   */
+  cleared: boolean;
   cursor: number;
 }

@@ -19,8 +19,8 @@ export type Decision =
 export function decide(state: AlertState, observation: Observation, now: number): Decision {
   if (state.claimedUntil !== null && state.claimedUntil > now) return { kind: "busy" };
   const told = state.status === "firing";
-  if (observation.firing !== told)
-    return { kind: "announce", status: observation.firing ? "firing" : "resolved" };
+  if (!told && observation.firing) return { kind: "announce", status: "firing" };
+  if (told && observation.cleared) return { kind: "announce", status: "resolved" };
   return observation.cursor === state.cursor
     ? { kind: "quiet" }
     : { kind: "advance", cursor: observation.cursor };

@@ -18,6 +18,8 @@ export async function measure(
       return {
         facts: { condition: check.condition, deadEvents: dead, threshold },
         firing: dead >= threshold,
+        // Dead events are counted per check: a check that found none new is the clear signal.
+        cleared: dead === 0,
         cursor: high,
       };
     }
@@ -37,6 +39,7 @@ export async function measure(
           minCalls,
         },
         firing: calls >= minCalls && failureRate >= rate,
+        cleared: calls < minCalls || failureRate < rate * ALERTS.resolveBelow,
         cursor,
       };
     }
@@ -49,6 +52,7 @@ export async function measure(
       return {
         facts: { condition: check.condition, retrying, threshold },
         firing: retrying >= threshold,
+        cleared: retrying < threshold * ALERTS.resolveBelow,
         cursor,
       };
     }
