@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { createInstances, lookUp } from "../../worker/src/dispatch/creation.ts";
+import type { JobParams } from "../../worker/src/events/job.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import {
   backend,
@@ -8,6 +10,7 @@ import {
   resetPassword,
   settled,
   statusIs,
+  storeEvent,
   testEnv,
   uid,
 } from "./helpers.ts";
@@ -119,5 +122,26 @@ describe("POST /events/cancel", () => {
     expect((await post("/events/cancel", { ids: tooMany })).status).toBe(400);
     expect((await post("/events/cancel", { ids: [] })).status).toBe(400);
     expect((await request("/events/cancel", { method: "POST", token: null })).status).toBe(401);
+  });
+});
+
+describe("cancel racing creation", () => {
+  it("never creates an event cancelled before its creation, on the dispatch path too", async () => {
+    const id = uid("race");
+    const job: JobParams = {
+      id,
+      name: "email/reset-password",
+      payload: resetPassword,
+      traceId: id,
+      idempotencyKey: id,
+      createdAt: new Date().toISOString(),
+    };
+    // Recorded, then cancelled before the creator got to it (its answer was already sent).
+    await storeEvent({ id, job, state: "cancelled", dueAt: Date.now() + 60_000 });
+    const report = await createInstances(testEnv, [job], "dispatch", { claimedUntil: Date.now() + 60_000 });
+    expect(report.started).toEqual([]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await backend.calls(id)).toEqual([]);
+    expect(await lookUp(testEnv.EMAIL_WORKFLOW, id)).toBe("missing");
   });
 });

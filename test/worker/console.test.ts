@@ -139,4 +139,32 @@ describe("console actions", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Not kept");
   });
+
+  it("masks an event's secret values in its error text on the page and in the look-up", async () => {
+    const { cookie } = await session();
+    const id = uid("echo");
+    const job = {
+      id,
+      name: "email/verification",
+      payload: { email: "a@b.c", otpCode: "771133" },
+      traceId: id,
+      idempotencyKey: id,
+      createdAt: new Date().toISOString(),
+    };
+    await storeEvent({
+      id,
+      job,
+      state: "dead",
+      failedAt: Date.now(),
+      remainingSteps: ["email/verification"],
+    });
+    await testEnv.DB.prepare("UPDATE events SET last_error = 'HTTP 422: otp 771133 rejected' WHERE id = ?1")
+      .bind(id)
+      .run();
+    for (const path of [`/console/events/${id}`, "/console/failed?status=dead", `/console/lookup?id=${id}`]) {
+      const page = await (await request(path, { token: null, headers: { cookie } })).text();
+      expect(page, path).not.toContain("771133");
+      expect(page, path).toContain("otp •••••• rejected");
+    }
+  });
 });

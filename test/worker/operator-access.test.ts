@@ -95,4 +95,17 @@ describe("operator access fails closed", () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "Server misconfigured: no operator token is set" });
   });
+
+  it("answers 500 when the operator token equals a producer token (every producer would be an operator)", async () => {
+    const response = await app.fetch(
+      new Request("https://jobs.test/failed-events", {
+        headers: { authorization: `Bearer ${TEST_AUTH_TOKEN}` },
+      }),
+      { ...testEnv, OPERATOR_TOKEN: TEST_AUTH_TOKEN },
+    );
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({
+      error: "Server misconfigured: the operator token equals a producer token",
+    });
+  });
 });

@@ -179,7 +179,13 @@ consoleApp.get("/lookup", async (c) => {
   const found = id ? await eventStatus(c.env, id) : undefined;
   // What its producer sees, with the event's secret values masked for the operator.
   const secrets = found ? secretsOf((await loadEvent(c.env.DB, id))?.job) : [];
-  const status = found && maskStrings(found, secrets);
+  // Only the free texts (errors, the steps' answers): ids, words and times stay as they are.
+  const status = found && {
+    ...found,
+    ...(found.error ? { error: maskStrings(found.error, secrets) } : {}),
+    ...(found.recovery ? { recovery: maskStrings(found.recovery, secrets) } : {}),
+    ...(found.output === undefined ? {} : { output: maskStrings(found.output, secrets) }),
+  };
   return c.html(
     <LookupPage csrf={c.get("session").csrf} id={id} status={status} />,
     id && !status ? 404 : 200,

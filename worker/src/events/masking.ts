@@ -45,7 +45,12 @@ export function maskPayload(name: string, payload: Record<string, unknown>): Rec
 
 /** The event as an operator may see it. */
 export function maskJob(job: JobParams): JobParams {
-  return { ...job, payload: maskPayload(job.name, job.payload) };
+  return {
+    ...job,
+    payload: maskPayload(job.name, job.payload),
+    // Envelope metadata passes through unvalidated: secret-named keys in it are masked too.
+    ...(job.metadata ? { metadata: maskPayload("", job.metadata) } : {}),
+  };
 }
 
 /** The secret values a payload carries (what maskPayload hides), longest first. */
@@ -65,8 +70,8 @@ export function secretsOf(job: JobParams | undefined): string[] {
     }
   };
   walk(job.payload, true);
-  // Very short values (a "1") would mask half the text and hide nothing.
-  return [...found].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  // Very short values (a "1", a "12") would mask half the text and hide nothing.
+  return [...found].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
 }
 
 /**

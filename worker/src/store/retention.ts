@@ -42,7 +42,10 @@ export async function purgeBefore(db: D1Database, before: number): Promise<Purge
         .prepare(`DELETE FROM event_history WHERE event_id IN (${expired})`)
         .bind(before, before - SCHEDULED_MS),
       db
-        .prepare(`UPDATE events SET job = NULL, remaining_steps = '[]' WHERE id IN (${expired})`)
+        // The error text goes with the payload: it may echo a secret that can no longer be masked.
+        .prepare(
+          `UPDATE events SET job = NULL, remaining_steps = '[]', last_error = '' WHERE id IN (${expired})`,
+        )
         .bind(before, before - SCHEDULED_MS),
     ]);
     purged.history += history?.meta.changes ?? 0;
