@@ -91,9 +91,17 @@ describe("console actions", () => {
       body: params.toString(),
     } as const;
   };
-  const deadEvent = async () => {
+  /** A dead email/verification event as the workflow leaves it, with this code in its payload. */
+  const deadEvent = async (otpCode = "1") => {
     const id = uid("console");
-    const job = { id, name: "email/verification", payload: { email: "a@b.c", otpCode: "1" } };
+    const job = {
+      id,
+      name: "email/verification",
+      payload: { email: "a@b.c", otpCode },
+      traceId: id,
+      idempotencyKey: id,
+      createdAt: new Date().toISOString(),
+    };
     await storeEvent({
       id,
       job,
@@ -142,22 +150,7 @@ describe("console actions", () => {
 
   it("masks an event's secret values in its error text on the page and in the look-up", async () => {
     const { cookie } = await session();
-    const id = uid("echo");
-    const job = {
-      id,
-      name: "email/verification",
-      payload: { email: "a@b.c", otpCode: "771133" },
-      traceId: id,
-      idempotencyKey: id,
-      createdAt: new Date().toISOString(),
-    };
-    await storeEvent({
-      id,
-      job,
-      state: "dead",
-      failedAt: Date.now(),
-      remainingSteps: ["email/verification"],
-    });
+    const id = await deadEvent("771133");
     await testEnv.DB.prepare("UPDATE events SET last_error = 'HTTP 422: otp 771133 rejected' WHERE id = ?1")
       .bind(id)
       .run();
