@@ -320,6 +320,42 @@ describe("alerts", () => {
     ).toEqual(["firing 1", "resolved 0"]);
   });
 
+  it("a hanging webhook is cut off after ALERTS.timeoutMs while the reconciler does its work", async () => {
+    await allClear();
+    const hanging = stackEnv({
+      ALERT_DEAD_EVENTS: "1",
+      ALERT_WEBHOOK_URL: `${testEnv.BACKEND_URL}/control/alerts?delayMs=9000`,
+    });
+    await deadEvents(1);
+    const pending = uid("pending");
+    await storeEvent({
+      id: pending,
+      job: {
+        id: pending,
+        name: "email/reset-password",
+        payload: resetPassword,
+        traceId: `trace-${pending}`,
+        idempotencyKey: `key-${pending}`,
+        createdAt: new Date().toISOString(),
+      },
+      state: "accepted",
+      dueAt: Date.now() - 1000,
+      createAttempts: 0,
+    });
+    const started = Date.now();
+    let finished = false;
+    const run = scheduled(hanging).then(() => {
+      finished = true;
+    });
+    // The reconciler created the instance and the event was delivered while the webhook hung.
+    await statusIs(pending, "complete");
+    expect(finished).toBe(false);
+    await run;
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(ALERTS.timeoutMs);
+    expect(took).toBeLessThan(9000);
+  }, 20_000);
+
   it("sends one alert when two checks overlap", async () => {
     await allClear();
     const env = stackEnv({ ALERT_DEAD_EVENTS: "1" });

@@ -58,7 +58,12 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       const body = await readBody(req);
       // A webhook sender holds only the URL, as with Slack's: receiving needs no token. Reading
       // what was received does, like everything else under /control/.
-      if (req.method === "POST" && url.pathname === "/control/alerts") return receiveAlert(body, res);
+      if (req.method === "POST" && url.pathname === "/control/alerts") {
+        // `?delayMs=N` (at most 10 s) plays a webhook that hangs before it answers.
+        const delay = Math.min(10_000, Number(url.searchParams.get("delayMs") ?? 0) || 0);
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        return receiveAlert(body, res);
+      }
       if (url.pathname.startsWith("/control/")) {
         if (!authorized(req)) return send(res, 401, { error: "Unauthorized" });
         return control(req.method ?? "GET", url, body, res);
