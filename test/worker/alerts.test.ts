@@ -52,6 +52,26 @@ async function alertsOf(stack: string): Promise<AlertMessage[]> {
 }
 
 /** Resolves whatever an earlier test left firing and counts the dead events so far as seen. */
+/** Work for the reconciler: an accepted event whose instance was never created, overdue. */
+async function overdueAccepted(): Promise<string> {
+  const id = uid("pending");
+  await storeEvent({
+    id,
+    job: {
+      id,
+      name: "email/reset-password",
+      payload: resetPassword,
+      traceId: `trace-${id}`,
+      idempotencyKey: `key-${id}`,
+      createdAt: new Date().toISOString(),
+    },
+    state: "accepted",
+    dueAt: Date.now() - 1000,
+    createAttempts: 0,
+  });
+  return id;
+}
+
 async function allClear() {
   const report = await checkAlerts(stackEnv());
   expect(report.kind).toBe("checked");
@@ -265,21 +285,7 @@ describe("alerts", () => {
     await deadEvents(1);
     // Work for the reconciler (an accepted event whose instance was never created) and for the
     // sweep (call counts from eight days ago).
-    const pending = uid("pending");
-    await storeEvent({
-      id: pending,
-      job: {
-        id: pending,
-        name: "email/reset-password",
-        payload: resetPassword,
-        traceId: `trace-${pending}`,
-        idempotencyKey: `key-${pending}`,
-        createdAt: new Date().toISOString(),
-      },
-      state: "accepted",
-      dueAt: Date.now() - 1000,
-      createAttempts: 0,
-    });
+    const pending = await overdueAccepted();
     const old = minuteOf(Date.now() - 8 * 86_400_000) - 1;
     await testEnv.DB.prepare("INSERT INTO backend_calls (minute, ok, failed) VALUES (?1, 1, 1)")
       .bind(old)
@@ -327,21 +333,7 @@ describe("alerts", () => {
       ALERT_WEBHOOK_URL: `${testEnv.BACKEND_URL}/control/alerts?delayMs=9000`,
     });
     await deadEvents(1);
-    const pending = uid("pending");
-    await storeEvent({
-      id: pending,
-      job: {
-        id: pending,
-        name: "email/reset-password",
-        payload: resetPassword,
-        traceId: `trace-${pending}`,
-        idempotencyKey: `key-${pending}`,
-        createdAt: new Date().toISOString(),
-      },
-      state: "accepted",
-      dueAt: Date.now() - 1000,
-      createAttempts: 0,
-    });
+    const pending = await overdueAccepted();
     const started = Date.now();
     let finished = false;
     const run = scheduled(hanging).then(() => {

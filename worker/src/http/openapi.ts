@@ -48,6 +48,14 @@ const errors = {
   misconfigured: answer("The worker is misconfigured (fails closed)"),
   rateLimited: answer("Rate limited", ref("Error"), retryAfter),
 };
+/** What any route behind a token can answer besides its own: no/wrong token, misconfigured, storage down. */
+const guarded = {
+  401: errors.unauthorized,
+  500: errors.misconfigured,
+  503: errors.unavailable,
+};
+/** The operator API adds 403 for a producer token. */
+const operatorGuarded = { ...guarded, 403: errors.forbidden };
 
 /** Query parameters from a zod object, each with its own schema. */
 function queryParameters(schema: z.ZodObject) {
@@ -235,12 +243,10 @@ export function openApiDocument(serverUrl?: string): Json {
           requestBody: { required: true, content: json(ref("DispatchRequest")) },
           responses: {
             200: answer("Accepted ids, and per-item errors for items refused", ref("DispatchResponse")),
+            ...guarded,
             400: errors.invalid,
-            401: errors.unauthorized,
             413: answer("Body over 1 MiB, or more events than allowed per request"),
             429: errors.rateLimited,
-            500: errors.misconfigured,
-            503: errors.unavailable,
           },
         },
       },
@@ -254,11 +260,9 @@ export function openApiDocument(serverUrl?: string): Json {
             { name: "name", in: "query", required: false, schema: { type: "string" } },
           ],
           responses: {
+            ...guarded,
             200: answer("The event", ref("StatusResponse")),
-            401: errors.unauthorized,
             404: errors.notFound,
-            500: errors.misconfigured,
-            503: errors.unavailable,
           },
         },
       },
@@ -269,13 +273,11 @@ export function openApiDocument(serverUrl?: string): Json {
           security: producer,
           parameters: [idParameter],
           responses: {
+            ...guarded,
             200: answer("Cancelled (or already was)", ref("CancelResult")),
-            401: errors.unauthorized,
             404: errors.notFound,
             409: answer("Delivered, dead or discarded: nothing left to cancel"),
             429: errors.rateLimited,
-            500: errors.misconfigured,
-            503: errors.unavailable,
           },
         },
       },
@@ -286,12 +288,10 @@ export function openApiDocument(serverUrl?: string): Json {
           security: producer,
           requestBody: { required: true, content: json(ref("BulkCancelRequest")) },
           responses: {
+            ...guarded,
             200: answer("One result per distinct id", ref("BulkCancelResponse")),
             400: errors.invalid,
-            401: errors.unauthorized,
             429: errors.rateLimited,
-            500: errors.misconfigured,
-            503: errors.unavailable,
           },
         },
       },
@@ -304,10 +304,7 @@ export function openApiDocument(serverUrl?: string): Json {
           responses: {
             200: answer("A page of failed events", ref("FailedEventList")),
             400: errors.invalid,
-            401: errors.unauthorized,
-            403: errors.forbidden,
-            500: errors.misconfigured,
-            503: errors.unavailable,
+            ...operatorGuarded,
           },
         },
       },
@@ -321,10 +318,7 @@ export function openApiDocument(serverUrl?: string): Json {
             200: answer("Dry run: what would be replayed", ref("BulkReplayResponse")),
             202: answer("Replayed", ref("BulkReplayResponse")),
             400: errors.invalid,
-            401: errors.unauthorized,
-            403: errors.forbidden,
-            500: errors.misconfigured,
-            503: errors.unavailable,
+            ...operatorGuarded,
           },
         },
       },
@@ -336,10 +330,7 @@ export function openApiDocument(serverUrl?: string): Json {
           parameters: [idParameter],
           responses: {
             200: answer("The event", ref("FailedEventDetail")),
-            401: errors.unauthorized,
-            403: errors.forbidden,
-            500: errors.misconfigured,
-            503: errors.unavailable,
+            ...operatorGuarded,
             404: errors.notFound,
           },
         },
@@ -350,10 +341,7 @@ export function openApiDocument(serverUrl?: string): Json {
           parameters: [idParameter],
           responses: {
             200: answer("Discarded", ref("StateChange")),
-            401: errors.unauthorized,
-            403: errors.forbidden,
-            500: errors.misconfigured,
-            503: errors.unavailable,
+            ...operatorGuarded,
             404: errors.notFound,
             409: answer("Not discardable in its state"),
           },
@@ -367,10 +355,7 @@ export function openApiDocument(serverUrl?: string): Json {
           parameters: [idParameter],
           responses: {
             202: answer("Replayed", ref("StateChange")),
-            401: errors.unauthorized,
-            403: errors.forbidden,
-            500: errors.misconfigured,
-            503: errors.unavailable,
+            ...operatorGuarded,
             404: errors.notFound,
             409: answer("Not replayable in its state"),
           },
