@@ -1,11 +1,12 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "../worker/build.ts";
 import { type LocalSettings, localWorkerOptions } from "../worker/local/bindings.ts";
 import { bundleFaultsWrapper } from "../worker/local/faults/build.ts";
+import { migrationsDefine } from "../worker/release/migrations.ts";
 import { LOG_FILE } from "./support/log-scan.ts";
 import {
   TEST_AUTH_TOKEN,
@@ -30,6 +31,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const bundle = await bundleWorker(join(root, ".wrangler", "test-bundle"));
 /** The platform-fault wrapper, next to that bundle: it imports it, unchanged, as `./worker.js`. */
 const faults = await bundleFaultsWrapper(bundle.path);
+/** The very files a deploy applies; each test file's database gets them before its first test. */
+const migrations = await readD1Migrations(join(root, "worker", "migrations"));
 
 /** The worker under test, with the same bindings `npm run dev` and Pulumi give it. */
 const workerProject = (
@@ -41,7 +44,7 @@ const workerProject = (
   plugins: [
     cloudflareTest(({ inject }) => ({
       main,
-      miniflare: localWorkerOptions({
+      miniflare: withMigrations({
         authToken: TEST_AUTH_TOKEN,
         authTokenNext: TEST_AUTH_TOKEN_NEXT,
         operatorToken: TEST_OPERATOR_TOKEN,
@@ -61,14 +64,23 @@ const workerProject = (
       }),
     })),
   ],
+  // Worker modules that tests import from source need what the bundle's build defines.
+  define: migrationsDefine(),
   test: {
     name,
     root,
     include,
     globalSetup: ["./test/support/backend-setup.ts"],
+    setupFiles: ["./test/worker/apply-migrations.ts"],
     testTimeout: 30_000,
   },
 });
+
+/** The worker's options, and the migrations as a binding only the test setup reads. */
+function withMigrations(settings: LocalSettings) {
+  const options = localWorkerOptions(settings);
+  return { ...options, bindings: { ...options.bindings, TEST_MIGRATIONS: migrations } };
+}
 
 mkdirSync(dirname(LOG_FILE), { recursive: true });
 

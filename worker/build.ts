@@ -3,6 +3,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build } from "esbuild";
+import { migrationsDefine } from "./release/migrations.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -44,6 +45,8 @@ export async function bundleWorker(outdir = join(root, "dist")): Promise<Bundle>
     ...WORKERD_BUILD,
     minify: true,
     legalComments: "none",
+    // The migrations this code needs: the worker refuses a database that lacks one.
+    define: migrationsDefine(),
   });
   const content = await readFile(path);
   const output = Object.values(result.metafile.outputs)[0];

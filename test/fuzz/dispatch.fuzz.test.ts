@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { ensureSchema } from "../../worker/src/store/schema.ts";
 import { LIMITS } from "../../worker/src/topology.ts";
 import { request, testEnv } from "../worker/helpers.ts";
 
@@ -146,7 +145,6 @@ it(`answers ${RUNS} malformed /dispatch bodies with JSON errors, no 5xx, no inst
   );
 
   // Nothing was started for any rejected item: no receipt, no instance.
-  await ensureSchema(testEnv.DB);
   const ids = [...rejectedIds];
   const { results } = await testEnv.DB.prepare(
     "SELECT count(*) AS n FROM events WHERE id IN (SELECT value FROM json_each(?1))",

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { bundleWorker } from "../build.ts";
-import { RECONCILER } from "../src/topology.ts";
+import { DATABASE, RECONCILER } from "../src/topology.ts";
 import { type LocalSettings, localWorkerOptions } from "./bindings.ts";
 import { bundleFaultsWrapper } from "./faults/build.ts";
+import { applyMigrations, type MigratableDatabase } from "./migrate.ts";
 import { reviveInFlight } from "./revive.ts";
 
 export interface RuntimeOptions extends LocalSettings {
@@ -21,6 +22,11 @@ export interface RuntimeOptions extends LocalSettings {
    * cron would; a run still going when the next is due makes that one skip. Off when unset.
    */
   scheduledIntervalMs?: number;
+  /**
+   * Applies worker/migrations before the worker serves, as a deploy does (default). Off only to
+   * show what the worker does on a database that lacks them.
+   */
+  migrate?: boolean;
 }
 
 export interface Runtime {
@@ -66,6 +72,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }),
   );
   const url = await miniflare.ready;
+  if (options.migrate !== false) {
+    const db = (await miniflare.getD1Database(DATABASE.binding)) as unknown as MigratableDatabase;
+    const applied = await applyMigrations(db);
+    if (applied.length > 0 && options.persistTo) log(`applied migrations ${applied.join(", ")}`);
+  }
   if (options.persistTo) {
     const revived = await reviveInFlight(miniflare);
     if (revived > 0) log(`revived ${revived} in-flight instances from ${options.persistTo}`);

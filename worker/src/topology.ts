@@ -39,7 +39,11 @@ export type WorkflowKind = keyof typeof WORKFLOWS;
 export type WorkflowBinding = (typeof WORKFLOWS)[WorkflowKind]["binding"];
 export const WORKFLOW_KINDS = Object.keys(WORKFLOWS) as WorkflowKind[];
 
-export const DATABASE = { binding: "DB", name: "jobs" } as const;
+/**
+ * `migrationsTable` is wrangler's bookkeeping table, so `wrangler d1 migrations list/apply`
+ * and this project agree on what a database has: one row per applied file of worker/migrations.
+ */
+export const DATABASE = { binding: "DB", name: "jobs", migrationsTable: "d1_migrations" } as const;
 
 /**
  * Tier 2 and 3. A workflow that gives up sends a pointer to the recovery queue; after

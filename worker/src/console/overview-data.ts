@@ -1,7 +1,7 @@
 import type { Env } from "../env.ts";
 import { STATES, type State } from "../lifecycle/machine.ts";
 import { callStats } from "../store/backend-calls.ts";
-import { ensureSchema } from "../store/schema.ts";
+import { requireSchema } from "../store/schema.ts";
 import { ALERTS } from "../topology.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -19,7 +19,7 @@ export interface Overview {
  * is, its history says when it was handed over or died, the call counts how the backend fared.
  */
 export async function overview(env: Env, now: number): Promise<Overview> {
-  await ensureSchema(env.DB);
+  await requireSchema(env.DB);
   const since = now - 24 * HOUR_MS;
   const [states, history] = await env.DB.batch<{ key: string; hour: number; n: number }>([
     env.DB.prepare("SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state"),

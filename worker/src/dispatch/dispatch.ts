@@ -1,6 +1,7 @@
 import type { Env } from "../env.ts";
 import { log } from "../log.ts";
 import { recordAccepted } from "../store/admission.ts";
+import { SchemaNotReadyError } from "../store/schema.ts";
 import { CREATION } from "../topology.ts";
 import { admit } from "./admit.ts";
 import { createInstances } from "./creation.ts";
@@ -35,6 +36,7 @@ export async function dispatch(
     recorded = await recordAccepted(env.DB, events, now, CREATION.claimMs);
   } catch (error) {
     // Nothing was recorded (the batch is one transaction): the whole request can be retried.
+    if (error instanceof SchemaNotReadyError) throw error;
     log.error("dispatch.store-failed", { error: error instanceof Error ? error.message : "unknown" });
     throw new StoreUnavailableError("Could not record the events");
   }

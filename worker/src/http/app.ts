@@ -4,6 +4,7 @@ import { consoleApp } from "../console/routes.tsx";
 import { dispatch, StoreUnavailableError } from "../dispatch/dispatch.ts";
 import { log } from "../log.ts";
 import { ConfigError, numberVar } from "../settings.ts";
+import { requireSchema, SchemaNotReadyError } from "../store/schema.ts";
 import { LIMITS } from "../topology.ts";
 import type { DispatchResponse } from "./api.ts";
 import { type AppContext, rateLimit, requireOperator, requireProducer } from "./auth.ts";
@@ -21,7 +22,14 @@ const DispatchBody = z.object({ events: z.array(z.unknown()) });
 
 export const app = new Hono<AppContext>();
 
-app.get("/health", (c) => c.json({ status: "ok" }));
+/**
+ * Healthy means able to work: the database answers and has every migration this release needs.
+ * A deploy's smoke test reads this; an unhealthy answer says why (never a secret).
+ */
+app.get("/health", async (c) => {
+  await requireSchema(c.env.DB);
+  return c.json({ status: "ok" });
+});
 
 /** The API's OpenAPI 3.1 document, public like /health: it holds no secret, only shapes. */
 let document: string | undefined;
@@ -68,6 +76,13 @@ app.notFound(() => {
 app.onError((error, c) => {
   if (error instanceof HttpError) {
     return c.json({ error: error.message }, error.status, error.headers);
+  }
+  if (error instanceof SchemaNotReadyError) {
+    // Fail closed: this release was deployed ahead of its migrations. Nothing was written.
+    log.error("http.schema-not-ready", { path: c.req.path, missing: error.missing.join(",") });
+    return c.json({ status: "unavailable", error: `${error.message}; retry the request` }, 503, {
+      "retry-after": "30",
+    });
   }
   if (error instanceof StoreUnavailableError || isStoreError(error)) {
     // Nothing was half-done: the request can be sent again as it is.

@@ -216,14 +216,19 @@ export function openApiDocument(serverUrl?: string): Json {
       "/health": {
         get: {
           operationId: "health",
-          summary: "Liveness",
+          summary: "Readiness: the database answers and has this release's migrations",
           security: [],
           responses: {
-            200: answer("The worker answers", {
+            200: answer("The worker can work", {
               type: "object",
               properties: { status: { const: "ok" } },
               required: ["status"],
             }),
+            503: answer(
+              "Storage is unavailable, or lacks a migration this release needs (the error names it)",
+              ref("Error"),
+              retryAfter,
+            ),
           },
         },
       },

@@ -6,7 +6,7 @@ import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { claimChecks, claimOverdue } from "../store/claims.ts";
 import { type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
-import { ensureSchema } from "../store/schema.ts";
+import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import type { JobResult } from "../workflows/job-workflow.ts";
 import { delayScale } from "./delay.ts";
@@ -40,7 +40,7 @@ export async function reconcile(env: Env, now = Date.now()): Promise<ReconcileRe
     instancesChecked: 0,
     repaired: 0,
   };
-  await ensureSchema(env.DB);
+  await requireSchema(env.DB);
   await step("create", () => createOverdue(env, now, report));
   await step("resend", () => resendOverdue(env, now, report));
   await step("check", () => checkInstances(env, now, report));

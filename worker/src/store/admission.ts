@@ -1,7 +1,7 @@
 import type { Admitted } from "../dispatch/admit.ts";
 import { INITIAL_STATE } from "../lifecycle/machine.ts";
 import { tenantOf } from "./events.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /** What recording an admitted event found, per id. */
 export type Recorded =
@@ -23,7 +23,7 @@ export async function recordAccepted(
   claimMs: number,
 ): Promise<Map<string, Recorded>> {
   if (admitted.length === 0) return new Map();
-  await ensureSchema(db);
+  await requireSchema(db);
   const insert = db.prepare(
     `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts, created_at, updated_at)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, '${INITIAL_STATE}', ?7, ?8, 1, ?9, ?9)

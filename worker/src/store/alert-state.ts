@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /** What the webhook was last told about a condition: nothing yet or "resolved" (clear), or firing. */
 export const TOLD_STATUSES = ["clear", "firing"] as const;
@@ -30,7 +30,7 @@ export async function readAlertStates(
   conditions: readonly string[],
   now: number,
 ): Promise<Map<string, AlertState>> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const [, read] = await db.batch([
     db
       .prepare(

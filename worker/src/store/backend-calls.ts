@@ -1,6 +1,6 @@
 import { bounded } from "../backend/outcome.ts";
 import { log } from "../log.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /** Backend calls to add to a minute's counts. */
 export interface CallCounts {
@@ -37,7 +37,7 @@ export function countCallsStatement(db: D1Database, calls: CallCounts, at: numbe
  */
 export async function countFailedCall(db: D1Database, at = Date.now()): Promise<void> {
   try {
-    await ensureSchema(db);
+    await requireSchema(db);
     await upsert(db, { ok: 0, failed: 1 }, at, false).run();
   } catch (error) {
     log.warn("backend-calls.count-failed", { error: bounded(String(error)) });
@@ -46,7 +46,7 @@ export async function countFailedCall(db: D1Database, at = Date.now()): Promise<
 
 /** Calls counted from the minute `since` falls in until now. */
 export async function callStats(db: D1Database, since: number): Promise<{ ok: number; failed: number }> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const row = await db
     .prepare(
       "SELECT COALESCE(SUM(ok), 0) AS ok, COALESCE(SUM(failed), 0) AS failed FROM backend_calls WHERE minute >= ?1",

@@ -1,7 +1,7 @@
 import type { JobParams } from "../events/job.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { toEvent } from "./events.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /**
  * Creation claims on `accepted` events. The row's `due_at` is when its current claim ends; a
@@ -14,7 +14,7 @@ export async function claimOverdue(
   claimMs: number,
   limit: number,
 ): Promise<{ job: JobParams; createAttempts: number; createdAt: number }[]> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const { results } = await db
     .prepare(
       `UPDATE events SET due_at = ?2, create_attempts = create_attempts + 1, updated_at = ?1

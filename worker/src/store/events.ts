@@ -9,7 +9,7 @@ import {
   type TransitionName,
 } from "../lifecycle/machine.ts";
 import { type CallCounts, countCallsStatement } from "./backend-calls.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler" | "producer";
 
@@ -96,7 +96,7 @@ export function tenantOf(job: JobParams): string | null {
 }
 
 export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const row = await db.prepare("SELECT * FROM events WHERE id = ?1").bind(id).first();
   return row ? toEvent(row) : undefined;
 }
@@ -224,7 +224,7 @@ export async function transitionMany(
   guard: Guard = {},
 ): Promise<string[]> {
   if (ids.length === 0) return [];
-  await ensureSchema(db);
+  await requireSchema(db);
   const [update] = await db.batch<{ id: string }>(
     transitionStatements(db, ids, name, by, changes, history, now, guard),
   );
@@ -249,7 +249,7 @@ export async function historyOf(db: D1Database, id: string) {
 const ORPHAN_STATE: State = "dead";
 
 export async function recordOrphan(db: D1Database, id: string, body: string, reason: string, now: number) {
-  await ensureSchema(db);
+  await requireSchema(db);
   await db.batch([
     db
       .prepare(

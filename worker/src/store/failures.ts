@@ -1,6 +1,6 @@
 import type { State } from "../lifecycle/machine.ts";
 import { type StoredEvent, toEvent, transitionMany } from "./events.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /** The states an event that left the workflow tier unfinished can be in, as the operator API filters them. */
 export const FAILURE_STATES = [
@@ -26,7 +26,7 @@ export async function listFailed(
   limit: number,
   after?: readonly [number, string],
 ): Promise<StoredEvent[]> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const { results } = await db
     .prepare(
       `SELECT * FROM events

@@ -1,6 +1,6 @@
 import { finalClause } from "../lifecycle/machine.ts";
 import { purgeCallsBefore } from "./backend-calls.ts";
-import { ensureSchema } from "./schema.ts";
+import { requireSchema } from "./schema.ts";
 
 /** A delayed event's row is kept until its delay (at most 365 days) has surely passed. */
 const SCHEDULED_MS = 366 * 24 * 60 * 60 * 1000;
@@ -32,7 +32,7 @@ export interface Purged {
  * that hits its bound leaves the rest to the next one.
  */
 export async function purgeBefore(db: D1Database, before: number): Promise<Purged> {
-  await ensureSchema(db);
+  await requireSchema(db);
   const purged: Purged = { history: 0, compacted: 0, deleted: 0, callMinutes: 0 };
   const expired = `SELECT id FROM events WHERE ${finalClause()} AND job IS NOT NULL
       AND updated_at < ?1 AND (run_at IS NULL OR run_at < ?2) LIMIT ${CHUNK}`;

@@ -1,78 +1,55 @@
+import { DATABASE } from "../topology.ts";
+
 /**
- * The worker owns its schema: every statement is idempotent and runs once per isolate,
- * so a fresh database (local or a new stack) needs no migration step.
+ * Every migration this release's code needs, by file name: the build fills it in from
+ * worker/migrations (esbuild `define`), so the list cannot drift from the folder.
  */
-const STATEMENTS = [
-  // One row per accepted event, written before the producer hears "accepted": the outbox the
-  // worker creates instances from, the receipt that makes re-sends idempotent, and the record
-  // of how the event ended. `job` is the event exactly as dispatched (NULL once compacted after
-  // retention: the id and digest stay, so a late re-send is still recognised). `due_at` is when
-  // the reconciler should look at the row next: a creation claim's expiry, an instance check,
-  // or a recovery delivery that should have happened by then. `state` has no CHECK list: states
-  // are enforced by the guarded transitions (lifecycle/machine.ts), and a new state must not need
-  // a table rebuild.
-  `CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    tenant_id TEXT,
-    trace_id TEXT NOT NULL,
-    job TEXT,
-    state TEXT NOT NULL,
-    run_at INTEGER,
-    due_at INTEGER,
-    create_attempts INTEGER NOT NULL DEFAULT 0,
-    remaining_steps TEXT NOT NULL DEFAULT '[]',
-    last_error TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    replays INTEGER NOT NULL DEFAULT 0,
-    failed_at INTEGER,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  )`,
-  "CREATE INDEX IF NOT EXISTS events_due ON events (state, due_at)",
-  "CREATE INDEX IF NOT EXISTS events_failed ON events (failed_at, id) WHERE failed_at IS NOT NULL",
-  "CREATE INDEX IF NOT EXISTS events_updated ON events (state, updated_at)",
-  // The retention sweep's scan: settled rows not yet compacted, without walking the tombstones.
-  "CREATE INDEX IF NOT EXISTS events_live ON events (state, updated_at) WHERE job IS NOT NULL",
-  `CREATE TABLE IF NOT EXISTS event_history (
-    event_id TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    tier TEXT NOT NULL,
-    step TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT
-  )`,
-  "CREATE INDEX IF NOT EXISTS event_history_event ON event_history (event_id, at)",
-  // The console's last-24-hours chart reads history by time.
-  "CREATE INDEX IF NOT EXISTS event_history_at ON event_history (at)",
-  // Backend calls per minute (minute = epoch ms / 60,000), for the failure-rate alert and the
-  // console. Successful calls are added inside writes that happen anyway (a delivery receipt, a
-  // hand-over, a recovery step); failed ones by a small upsert of their own (backend-calls.ts).
-  `CREATE TABLE IF NOT EXISTS backend_calls (
-    minute INTEGER PRIMARY KEY,
-    ok INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0
-  )`,
-  // One row per alert condition: what the webhook was last told (`status`), how far the dead
-  // events were counted (`cursor`, an event_history rowid), and a sender's claim. Every change is
-  // a compare-and-set on `version`, so overlapping scheduled runs send one alert, not two.
-  `CREATE TABLE IF NOT EXISTS alert_state (
-    condition TEXT PRIMARY KEY,
-    status TEXT NOT NULL DEFAULT 'clear',
-    cursor INTEGER NOT NULL DEFAULT 0,
-    claimed_until INTEGER,
-    version INTEGER NOT NULL DEFAULT 0,
-    updated_at INTEGER NOT NULL DEFAULT 0
-  )`,
-];
+declare const JOBS_MIGRATIONS: readonly string[];
 
-const ready = new WeakMap<D1Database, Promise<unknown>>();
+/** The database lacks a migration this release needs: nothing is written until it has it. */
+export class SchemaNotReadyError extends Error {
+  override readonly name = "SchemaNotReadyError";
+  readonly missing: readonly string[];
+  constructor(missing: readonly string[]) {
+    super(
+      `Database schema is behind this release: ${missing.length === 1 ? "migration" : "migrations"} ${missing.join(", ")} not applied`,
+    );
+    this.missing = missing;
+  }
+}
 
-export function ensureSchema(db: D1Database): Promise<unknown> {
+const NO_TABLE = /no such table/i;
+
+async function verify(db: D1Database): Promise<void> {
+  const required = JOBS_MIGRATIONS;
+  let applied: Set<string>;
+  try {
+    const { results } = await db
+      .prepare(`SELECT name FROM ${DATABASE.migrationsTable}`)
+      .all<{ name: string }>();
+    applied = new Set(results.map((r) => r.name));
+  } catch (error) {
+    if (!(error instanceof Error && NO_TABLE.test(error.message))) throw error;
+    applied = new Set();
+  }
+  const missing = required.filter((name) => !applied.has(name));
+  if (missing.length > 0) throw new SchemaNotReadyError(missing);
+}
+
+const ready = new WeakMap<D1Database, Promise<void>>();
+
+/**
+ * Fails closed: resolves once the database has every migration this release needs, and throws
+ * `SchemaNotReadyError` (or the store's own error) otherwise, before anything is read or
+ * written. Checked once per isolate; a failed check is checked again on the next call, so a
+ * deploy that applies the migrations late is picked up without a restart. Migrations are
+ * applied by the deploy (infra/migrations.ts) and by the local runtimes, never by the worker:
+ * two releases running side by side must never race to change the schema.
+ */
+export function requireSchema(db: D1Database): Promise<void> {
   let pending = ready.get(db);
   if (!pending) {
-    pending = db.batch(STATEMENTS.map((sql) => db.prepare(sql)));
+    pending = verify(db);
     pending.catch(() => ready.delete(db));
     ready.set(db, pending);
   }
