@@ -25,7 +25,7 @@ const start = (options: { migrate?: boolean; persistTo?: string } = {}) =>
     ...options,
   });
 const database = async (runtime: Runtime) =>
-  (await runtime.miniflare.getD1Database(DATABASE.binding)) as unknown as MigratableDatabase & D1Database;
+  (await runtime.miniflare.getD1Database(DATABASE.binding)) as unknown as MigratableDatabase;
 const dispatch = (runtime: Runtime, events: unknown[]) =>
   fetch(`${runtime.url}/dispatch`, {
     method: "POST",

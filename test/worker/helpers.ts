@@ -126,11 +126,13 @@ export async function storeEvent(row: {
   dueAt?: number;
   failedAt?: number;
   createAttempts?: number;
-  remainingSteps?: string[];
+  /** The steps still to run, or "all" (which ran is unknown). */
+  remainingSteps?: string[] | "all";
   digest?: string;
+  /** The stored name; defaults to the job's. */
+  name?: string;
 }) {
   const at = row.at ?? Date.now();
-  await request("/status/schema-probe"); // the worker creates its schema on first use
   await testEnv.DB.prepare(
     `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts,
        remaining_steps, last_error, failed_at, created_at, updated_at)
@@ -138,7 +140,7 @@ export async function storeEvent(row: {
   )
     .bind(
       row.id,
-      String(row.job?.name ?? "email/verification"),
+      row.name ?? String(row.job?.name ?? "email/verification"),
       row.digest ?? "d",
       row.job === null ? null : JSON.stringify(row.job),
       row.state,

@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { STATES, type State } from "../lifecycle/machine.ts";
+import { isState, STATES, type State } from "../lifecycle/machine.ts";
 import { callStats } from "../store/backend-calls.ts";
 import { requireSchema } from "../store/schema.ts";
 import { ALERTS } from "../topology.ts";
@@ -8,6 +8,8 @@ const HOUR_MS = 60 * 60 * 1000;
 
 export interface Overview {
   counts: Record<State, number>;
+  /** Rows in states a newer release wrote, by state: shown as they are, never acted on. */
+  unknownStates: Record<string, number>;
   /** Per hour over the last 24 (oldest first): events handed to the recovery tier, events gone dead. */
   hours: { start: number; handedOver: number; dead: number }[];
   /** Backend calls over the alert window. */
@@ -33,7 +35,10 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     ).bind(since),
   ]);
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
-  for (const row of states?.results ?? []) if (row.key in counts) counts[row.key as State] = row.n;
+  const unknownStates: Record<string, number> = {};
+  for (const row of states?.results ?? [])
+    if (isState(row.key)) counts[row.key] = row.n;
+    else unknownStates[row.key] = row.n;
   const hours = Array.from({ length: 24 }, (_, i) => ({
     start: since + i * HOUR_MS,
     handedOver: 0,
@@ -46,5 +51,5 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     else hour.handedOver += row.n;
   }
   const calls = await callStats(env.DB, now - ALERTS.windowMs);
-  return { counts, hours, calls: { ...calls, windowMinutes: ALERTS.windowMs / 60_000 } };
+  return { counts, unknownStates, hours, calls: { ...calls, windowMinutes: ALERTS.windowMs / 60_000 } };
 }

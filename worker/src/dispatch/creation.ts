@@ -7,6 +7,7 @@ import { delayScale } from "../recovery/delay.ts";
 import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/events.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
+import { NOT_FOUND } from "../workflows/status.ts";
 import { Pacer } from "./pacer.ts";
 
 /** Cloudflare reports an id that already exists with this code: the receipt vouches it is ours. */
@@ -147,8 +148,6 @@ async function stopCancelled(env: Env, binding: Workflow, created: readonly JobP
     log.warn("creation.cancel-check-failed", { error: error instanceof Error ? error.message : "unknown" });
   }
 }
-
-const NOT_FOUND = /not[\s._-]?found/i;
 
 /** Whether an instance exists; "unknown" when the platform could not say. */
 export async function lookUp(binding: Workflow, id: string): Promise<"exists" | "missing" | "unknown"> {

@@ -13,11 +13,17 @@ import type { StatusResponse } from "./api.ts";
 export async function eventStatus(env: Env, id: string): Promise<StatusResponse | undefined> {
   if (!INSTANCE_ID.test(id)) return undefined;
   const event = await loadEvent(env.DB, id);
-  if (event === undefined || !isEventName(event.name)) return undefined;
+  if (event === undefined) return undefined;
   // The instance's status counts only while the event runs in it (its ending is the event's
-  // state); its output, the steps' answers, is reported whenever there is one.
-  const instance = await instanceStatus(env, id, event.name);
-  const { status, error } = producerStatus(event, instance, Date.now());
+  // state); its output, the steps' answers, is reported whenever there is one. An event this
+  // release cannot route is still the producer's event: reported from its row.
+  const instance = isEventName(event.name) ? await instanceStatus(env, id, event.name) : undefined;
+  const { status, error: stateError } = producerStatus(event, instance, Date.now());
+  const waiting = event.state === "accepted" || event.state === "started";
+  const error =
+    waiting && event.unroutable !== undefined
+      ? { name: "UnroutableEvent", message: event.unroutable }
+      : stateError;
   const output = instance?.output ?? undefined;
   const recovery = event.failedAt !== null && {
     status: event.state,

@@ -8,7 +8,7 @@
  *    │  ▲                 │  │
  *    │  └───recreate──────┘  ├──handOver──▶ retrying ──recover──▶ delivered
  *    │                       └──fail──▶ dead ◀──bury── retrying
- *    └──abandon──▶ dead       │               ▲  │
+ *    └─abandon, giveUp─▶ dead │               ▲  │
  *                             └────replay─────┘  └──discard──▶ discarded
  *   accepted, started, retrying ──cancel──▶ cancelled
  */
@@ -25,6 +25,15 @@ export const STATES = [
   "cancelled",
 ] as const;
 export type State = (typeof STATES)[number];
+
+/**
+ * A state as a row holds it: one of this release's, or one a newer release wrote (during a
+ * gradual rollout, or after a rollback). An unknown state is shown as it is and left alone: no
+ * transition's guard names it, so nothing here ever changes such a row.
+ */
+export type StoredState = State | (string & {});
+
+export const isState = (state: string): state is State => (STATES as readonly string[]).includes(state);
 
 export type Actor =
   | "dispatch"
@@ -55,6 +64,11 @@ export const TRANSITIONS = {
   start: { from: ["accepted"], to: "started", by: ["reconciler"] },
   /** Creation kept failing for the item itself: visible as dead instead of retried for ever. */
   abandon: { from: ["accepted"], to: "dead", by: ["reconciler"] },
+  /**
+   * This release cannot route the event (its name left the catalog, or what was stored no longer
+   * fits) and no instance runs it: dead with the reason, replayable once a release can route it.
+   */
+  giveUp: { from: ["accepted", "started"], to: "dead", by: ["reconciler"] },
   /** The instance vanished without finishing: create it again. */
   recreate: { from: ["started"], to: "accepted", by: ["reconciler"] },
   /**

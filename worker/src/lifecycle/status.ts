@@ -72,5 +72,14 @@ export function producerStatus(
           return { status: "unknown" };
       }
     }
+    default:
+      // A state a newer release wrote: this release cannot say what it means.
+      return {
+        status: "unknown",
+        error: {
+          name: "UnknownState",
+          message: `The event is ${event.state}, a state this release does not know`,
+        },
+      };
   }
 }

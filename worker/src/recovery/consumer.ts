@@ -1,11 +1,12 @@
 import { callBackend } from "../backend/client.ts";
 import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
+import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { loadEvent, recordOrphan, transition } from "../store/events.ts";
+import { ALL_STEPS, loadEvent, recordOrphan, transition } from "../store/events.ts";
 import { recoveryDelay } from "./delay.ts";
 import { deliveryDue } from "./hand-over.ts";
-import { RecoveryMessageSchema } from "./message.ts";
+import { readRecoveryMessage } from "./message.ts";
 
 /**
  * Tier 2: runs what the workflow left undone, from the failed step on, in order, with the
@@ -27,8 +28,14 @@ async function recoverOne(message: Message<unknown>, env: Env): Promise<void> {
 
 async function attempt(message: Message<unknown>, env: Env): Promise<void> {
   const now = Date.now();
-  const pointer = RecoveryMessageSchema.safeParse(message.body);
-  if (!pointer.success) {
+  const pointer = readRecoveryMessage(message.body);
+  if (pointer.kind === "newer") {
+    // A newer release's format (a rollback met its messages): keep it on the ladder, so a
+    // release that reads it can still run it; the dead-letter tier keeps it if none comes.
+    log.warn("recovery.newer-message", { messageId: message.id, version: pointer.version });
+    return message.retry({ delaySeconds: recoveryDelay(env, message.attempts) });
+  }
+  if (pointer.kind === "unreadable") {
     await recordOrphan(
       env.DB,
       `orphan_${message.id}`,
@@ -38,19 +45,49 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     );
     return message.ack();
   }
-  const event = await loadEvent(env.DB, pointer.data.eventId);
+  const event = await loadEvent(env.DB, pointer.eventId);
   if (!event) {
-    await recordOrphan(
-      env.DB,
-      pointer.data.eventId,
-      bodyText(message.body),
-      "No stored event for this id",
-      now,
-    );
+    await recordOrphan(env.DB, pointer.eventId, bodyText(message.body), "No stored event for this id", now);
     return message.ack();
   }
+  if (!isState(event.state)) {
+    // A state a newer release wrote: left alone, the pointer kept for a release that knows it.
+    log.warn("recovery.unknown-state", { eventId: event.id, state: event.state });
+    return message.retry({ delaySeconds: recoveryDelay(env, message.attempts) });
+  }
   // Delivered, dead or discarded meanwhile, or an orphan record: nothing to run.
-  if (event.state !== "retrying" || !event.job) return message.ack();
+  if (event.state !== "retrying") return message.ack();
+  if (event.unroutable !== undefined) {
+    // This release cannot run it: say why, and wait on the ladder like any failure. A release
+    // that can route it may deliver it meanwhile; else the dead-letter tier ends it dead.
+    const delaySeconds = recoveryDelay(env, message.attempts);
+    await transition(
+      env.DB,
+      event.id,
+      "retry",
+      "recovery",
+      { lastError: event.unroutable, attempts: 1, dueAt: deliveryDue(env, Date.now(), delaySeconds) },
+      history("unroutable", null, event.unroutable),
+    );
+    return message.retry({ delaySeconds });
+  }
+  if (!event.job) return message.ack();
+  // Which steps ran was unknown when it was stored: name them now, once, so this chain's
+  // progress is recorded step by step like any other.
+  if (
+    event.allSteps &&
+    !(await transition(
+      env.DB,
+      event.id,
+      "retry",
+      "recovery",
+      { remainingSteps: event.remainingSteps },
+      null,
+      Date.now(),
+      { remainingSteps: ALL_STEPS },
+    ))
+  )
+    return message.ack();
 
   const { job } = event;
   const fields = { eventId: job.id, traceId: job.traceId, attempt: message.attempts };
@@ -129,9 +166,9 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
 
 async function markDead(message: Message<unknown>, env: Env): Promise<void> {
   const now = Date.now();
-  const pointer = RecoveryMessageSchema.safeParse(message.body);
-  const id = pointer.success ? pointer.data.eventId : `orphan_${message.id}`;
-  const event = pointer.success ? await loadEvent(env.DB, id) : undefined;
+  const pointer = readRecoveryMessage(message.body);
+  const id = pointer.kind === "pointer" ? pointer.eventId : `orphan_${message.id}`;
+  const event = pointer.kind === "pointer" ? await loadEvent(env.DB, id) : undefined;
   if (event) {
     const reason = bounded(`Recovery queue exhausted its retries; last error: ${event.lastError}`);
     await transition(
@@ -144,7 +181,11 @@ async function markDead(message: Message<unknown>, env: Env): Promise<void> {
       now,
     );
   } else {
-    await recordOrphan(env.DB, id, bodyText(message.body), "Dead-lettered message with no stored event", now);
+    const reason =
+      pointer.kind === "newer"
+        ? `Dead-lettered message in format version ${pointer.version}, newer than this release reads`
+        : "Dead-lettered message with no stored event";
+    await recordOrphan(env.DB, id, bodyText(message.body), reason, now);
   }
   log.warn("recovery.dead", { eventId: id, traceId: event?.traceId });
 }

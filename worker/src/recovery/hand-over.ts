@@ -5,6 +5,7 @@ import type { Actor } from "../lifecycle/machine.ts";
 import { loadEvent, transition } from "../store/events.ts";
 import { RECONCILER } from "../topology.ts";
 import { delayScale, firstRecoveryDelay } from "./delay.ts";
+import { recoveryPointer } from "./message.ts";
 
 export type HandOver =
   | { kind: "retrying"; remainingSteps: readonly string[]; error: string; attempts: number }
@@ -48,7 +49,7 @@ export async function handOver(
   // The workflow's own re-run step sends again (its first send may have failed); the reconciler
   // sends only for the hand-over it made, so a second run cannot start a second chain.
   if (!moved && (by === "reconciler" || (await loadEvent(env.DB, job.id))?.state !== "retrying")) return;
-  await env.RECOVERY_QUEUE.send({ eventId: job.id }, { delaySeconds });
+  await env.RECOVERY_QUEUE.send(recoveryPointer(job.id), { delaySeconds });
 }
 
 /** When a delivery `delaySeconds` from now is overdue: the reconciler re-sends a pointer after it. */

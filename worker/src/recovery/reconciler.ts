@@ -5,20 +5,26 @@ import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { claimChecks, claimOverdue } from "../store/claims.ts";
-import { type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
+import { ALL_STEPS, type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
 import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import type { JobResult } from "../workflows/job-workflow.ts";
+import { findInstance } from "../workflows/status.ts";
 import { delayScale } from "./delay.ts";
 import { deliveryDue, handOver } from "./hand-over.ts";
+import { sendPointers } from "./pointers.ts";
 
 /** Creation attempts, and time, after which an event that cannot be created is shown dead. */
 const MAX_CREATE_ATTEMPTS = 20;
 const ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
+/** Claims of an accepted event this release cannot route before it is shown dead (one a minute). */
+const UNROUTABLE_TRIES = 10;
 
 export interface ReconcileReport {
   created: number;
   abandoned: number;
+  /** Events this release cannot route, ended dead (or recorded delivered). */
+  gaveUp: number;
   pointersResent: number;
   instancesChecked: number;
   repaired: number;
@@ -36,6 +42,7 @@ export async function reconcile(env: Env, now = Date.now()): Promise<ReconcileRe
   const report: ReconcileReport = {
     created: 0,
     abandoned: 0,
+    gaveUp: 0,
     pointersResent: 0,
     instancesChecked: 0,
     repaired: 0,
@@ -57,7 +64,10 @@ async function step(name: string, work: () => Promise<void>) {
 }
 
 async function createOverdue(env: Env, now: number, report: ReconcileReport) {
-  const claimed = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
+  const rows = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
+  for (const event of rows)
+    if (event.unroutable !== undefined && (await endUnroutable(env, event))) report.gaveUp += 1;
+  const claimed = rows.flatMap((e) => (e.job ? [{ ...e, job: e.job }] : []));
   // Transient trouble is never terminal: only an event that could not be created for a day, over
   // many attempts, and has no instance, is shown dead (replayable from its first step).
   const stale = (c: (typeof claimed)[number]) =>
@@ -115,10 +125,8 @@ async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
     now,
     { dueBy: now },
   );
-  for (let i = 0; i < ids.length; i += 100) {
-    await env.RECOVERY_QUEUE.sendBatch(ids.slice(i, i + 100).map((eventId) => ({ body: { eventId } })));
-    report.pointersResent += Math.min(100, ids.length - i);
-  }
+  await sendPointers(env, ids);
+  report.pointersResent += ids.length;
 }
 
 async function checkInstances(env: Env, now: number, report: ReconcileReport) {
@@ -139,6 +147,7 @@ async function checkInstances(env: Env, now: number, report: ReconcileReport) {
 
 /** Asks one started event's instance what became of it; records what nobody recorded. */
 async function repair(env: Env, event: StoredEvent, now: number): Promise<boolean> {
+  if (event.unroutable !== undefined) return endUnroutable(env, event);
   if (!event.job || !isEventName(event.name)) return false;
   const job = event.job;
   let status: InstanceStatus;
@@ -205,6 +214,40 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
       return false;
     }
   }
+}
+
+/**
+ * An accepted or started event this release cannot route: never retried for ever. Its instance,
+ * wherever it is, decides: still running (a release that can route it created it) is left alone;
+ * finished and delivered is recorded; otherwise it ends dead with the reason, replayable once a
+ * release can route it. An accepted one that no instance runs yet gets UNROUTABLE_TRIES claims
+ * first, so a newer release running beside this one (a gradual rollout) can take it.
+ */
+async function endUnroutable(env: Env, event: StoredEvent): Promise<boolean> {
+  const instance = await findInstance(env, event.id);
+  if (instance === "unknown") return false;
+  if (instance !== "missing") {
+    if (!["complete", "errored", "terminated"].includes(instance.status)) return false;
+    if ((instance.output as JobResult | undefined)?.status === "delivered")
+      return transition(
+        env.DB,
+        event.id,
+        "deliver",
+        "reconciler",
+        { dueAt: null },
+        history("delivery recorded"),
+      );
+  } else if (event.state === "accepted" && event.createAttempts < UNROUTABLE_TRIES) return false;
+  const detail = instance === "missing" ? "no instance runs it" : `its instance ended ${instance.status}`;
+  const error = bounded(`${event.unroutable}; ${detail}. Replay it once a release can route it`);
+  return transition(
+    env.DB,
+    event.id,
+    "giveUp",
+    "reconciler",
+    { remainingSteps: ALL_STEPS, lastError: error, failed: true, dueAt: null },
+    { tier: "reconciler", step: null, outcome: "dead", detail: error },
+  );
 }
 
 const history = (outcome: string) => ({ tier: "reconciler", step: null, outcome, detail: null }) as const;

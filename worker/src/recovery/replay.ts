@@ -2,6 +2,7 @@ import type { Env } from "../env.ts";
 import { log } from "../log.ts";
 import { markForReplay } from "../store/failures.ts";
 import { deliveryDue } from "./hand-over.ts";
+import { sendPointers } from "./pointers.ts";
 
 /**
  * Puts dead events back in line (the `replay` transition) and sends their pointers; returns the
@@ -11,11 +12,7 @@ export async function replayEvents(env: Env, ids: readonly string[]): Promise<st
   const now = Date.now();
   const replayed = await markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
   try {
-    for (let i = 0; i < replayed.length; i += 100) {
-      await env.RECOVERY_QUEUE.sendBatch(
-        replayed.slice(i, i + 100).map((eventId) => ({ body: { eventId }, delaySeconds: 0 })),
-      );
-    }
+    await sendPointers(env, replayed, 0);
   } catch (error) {
     log.warn("replay.enqueue-failed", {
       events: replayed.length,

@@ -1,6 +1,5 @@
-import type { JobParams } from "../events/job.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
-import { toEvent } from "./events.ts";
+import { type StoredEvent, toEvent } from "./events.ts";
 import { requireSchema } from "./schema.ts";
 
 /**
@@ -13,7 +12,7 @@ export async function claimOverdue(
   now: number,
   claimMs: number,
   limit: number,
-): Promise<{ job: JobParams; createAttempts: number; createdAt: number }[]> {
+): Promise<StoredEvent[]> {
   await requireSchema(db);
   const { results } = await db
     .prepare(
@@ -24,12 +23,8 @@ export async function claimOverdue(
     )
     .bind(now, now + claimMs, limit)
     .all();
-  return results.flatMap((row) => {
-    const event = toEvent(row);
-    return event.job
-      ? [{ job: event.job, createAttempts: event.createAttempts, createdAt: event.createdAt }]
-      : [];
-  });
+  // Every claimed row, those this release cannot route included: the caller ends those.
+  return results.map(toEvent);
 }
 
 /**

@@ -1,11 +1,12 @@
 import * as z from "zod";
+import { isEventName, stepsOf } from "../events/catalog.ts";
 import { type JobParams, JobParamsSchema } from "../events/job.ts";
 import {
   type Actor,
   allowed,
   fromClause,
-  STATES,
   type State,
+  type StoredState,
   type TransitionName,
 } from "../lifecycle/machine.ts";
 import { type CallCounts, countCallsStatement } from "./backend-calls.ts";
@@ -20,7 +21,8 @@ const RowSchema = z.object({
   tenant_id: z.string().nullable(),
   trace_id: z.string(),
   job: z.string().nullable(),
-  state: z.enum(STATES),
+  // Any text: a state a newer release wrote must not make this release's reads throw.
+  state: z.string(),
   run_at: z.number().nullable(),
   due_at: z.number().nullable(),
   create_attempts: z.number(),
@@ -39,12 +41,14 @@ export interface StoredEvent {
   digest: string;
   tenantId: string | null;
   traceId: string;
-  state: State;
+  state: StoredState;
   runAt: number | null;
   dueAt: number | null;
   createAttempts: number;
   /** The step that failed first among those still to run, then the rest in order. */
   remainingSteps: string[];
+  /** `remainingSteps` was stored as ALL_STEPS: every step of the event, named by this release. */
+  allSteps: boolean;
   lastError: string;
   attempts: number;
   replays: number;
@@ -52,14 +56,35 @@ export interface StoredEvent {
   failedAt: number | null;
   createdAt: number;
   updatedAt: number;
-  /** The event exactly as dispatched; undefined once compacted, or for an orphan message. */
+  /**
+   * The event exactly as dispatched; undefined once compacted, for an orphan message, or when
+   * this release cannot run it (then `unroutable` says why).
+   */
   job: JobParams | undefined;
+  /**
+   * Why this release cannot run a stored event: its name left the catalog, or what was stored
+   * no longer fits the schema (an event a newer release admitted, or one this release retired).
+   */
+  unroutable?: string;
 }
+
+/**
+ * Stored in `remaining_steps` when which steps ran is unknown: every step of the event, as the
+ * release that runs it next knows them. Written where the steps cannot be named (an event this
+ * release cannot route), so a later release that can route it runs them all, with the same keys.
+ */
+export const ALL_STEPS = "all";
 
 export function toEvent(row: unknown): StoredEvent {
   const r = RowSchema.parse(row);
   const job = r.job === null ? undefined : JobParamsSchema.safeParse(safeJson(r.job));
-  const steps = z.array(z.string()).safeParse(safeJson(r.remaining_steps));
+  const stored = safeJson(r.remaining_steps);
+  const steps = z.array(z.string()).safeParse(stored);
+  const unroutable = !isEventName(r.name)
+    ? `Unknown event: ${r.name} is not in this release's catalog`
+    : job?.success === false
+      ? `Stored event no longer valid: ${job.error.issues.map((i) => `${i.path.join(".") || "event"}: ${i.message}`).join("; ")}`
+      : undefined;
   return {
     id: r.id,
     name: r.name,
@@ -70,14 +95,20 @@ export function toEvent(row: unknown): StoredEvent {
     runAt: r.run_at,
     dueAt: r.due_at,
     createAttempts: r.create_attempts,
-    remainingSteps: steps.success ? steps.data : [],
+    remainingSteps: steps.success
+      ? steps.data
+      : stored === ALL_STEPS && isEventName(r.name)
+        ? [...stepsOf(r.name)]
+        : [],
+    allSteps: stored === ALL_STEPS,
     lastError: r.last_error,
     attempts: r.attempts,
     replays: r.replays,
     failedAt: r.failed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    job: job?.success ? job.data : undefined,
+    job: job?.success && unroutable === undefined ? job.data : undefined,
+    ...(unroutable === undefined || r.job === null ? {} : { unroutable }),
   };
 }
 
@@ -103,7 +134,7 @@ export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent
 
 /** What a transition writes besides the state; `null` leaves a column as it is. */
 export interface Changes {
-  remainingSteps?: readonly string[];
+  remainingSteps?: readonly string[] | typeof ALL_STEPS;
   lastError?: string;
   /** Attempts to add to the count. */
   attempts?: number;
@@ -125,7 +156,7 @@ export interface Guard {
   /** Only rows due by then: two reconciler runs never both act on one row. */
   dueBy?: number;
   /** Only if the steps still to run are these: a slower chain cannot put progress back. */
-  remainingSteps?: readonly string[];
+  remainingSteps?: readonly string[] | typeof ALL_STEPS;
 }
 
 export interface HistoryEntry {

@@ -1,5 +1,5 @@
 import { isEventName, stepsOf } from "../../events/catalog.ts";
-import { STATES, TRANSITIONS } from "../../lifecycle/machine.ts";
+import { isState, STATES, TRANSITIONS } from "../../lifecycle/machine.ts";
 import type { StoredEvent } from "../../store/events.ts";
 import { ACTIONS, type ActionName, offered } from "../actions.ts";
 import { Page, when } from "../layout.tsx";
@@ -31,9 +31,11 @@ function Lifecycle({ state }: { state: string }) {
         ))}
       </ul>
       <p class="muted">
-        {out.length === 0
-          ? "Final: no transition leaves this state."
-          : `From here: ${out.map(([name, t]) => `${name} → ${t.to} (by ${t.by.join(", ")})`).join("; ")}.`}
+        {!isState(state)
+          ? `${state} is a state this release does not know (a newer release wrote it): it is left alone here.`
+          : out.length === 0
+            ? "Final: no transition leaves this state."
+            : `From here: ${out.map(([name, t]) => `${name} → ${t.to} (by ${t.by.join(", ")})`).join("; ")}.`}
       </p>
     </section>
   );

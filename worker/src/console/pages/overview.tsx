@@ -62,6 +62,11 @@ export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
             </div>
           ),
         )}
+        {Object.entries(data.unknownStates).map(([state, n]) => (
+          <div class="card" title="A state this release does not know (written by a newer one): left alone">
+            <b>{n}</b> {state} (unknown state)
+          </div>
+        ))}
       </div>
       <h2>Last 24 hours</h2>
       <Chart hours={data.hours} />
