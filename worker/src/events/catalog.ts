@@ -44,11 +44,22 @@ const optionalText = text.optional();
 const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.looseObject({ tenantId: tenant.optional(), ...shape });
 
-interface EventDefinition {
+export interface EventDefinition {
   workflow: WorkflowKind;
   schema: z.ZodType<Record<string, unknown>>;
-  /** Backend paths called in order; defaults to the event name. */
+  /**
+   * Backend paths called in order; defaults to the event name. A step's name is part of every
+   * in-flight event's stored state (the workflow finds finished steps by it, the backend
+   * deduplicates on `<id>:<step>`): never rename, remove or reorder the steps of a released
+   * event. To change them, add a new event beside it and retire this one.
+   */
   steps?: readonly string[];
+  /**
+   * No longer accepted at /dispatch, still run until every stored one has drained: how an event
+   * is changed or removed without hurting work in flight (`npm run check-release` says when it
+   * may go). `use` names the event that replaces it, for the producer's error message.
+   */
+  retired?: { use?: string };
 }
 
 /** The single routing table: event name → workflow, payload schema and backend steps. */
@@ -201,6 +212,13 @@ export function isEventName(name: string): name is EventName {
 
 export function definitionOf(name: EventName): EventDefinition {
   return CATALOG[name];
+}
+
+/** Why /dispatch refuses a retired event: worded as unknown, so every SDK treats it as final. */
+export function retiredMessage(name: EventName, definition: EventDefinition = definitionOf(name)) {
+  const { retired } = definition;
+  if (!retired) return undefined;
+  return `Unknown event: ${name} is retired${retired.use ? `; send ${retired.use}` : ""}`;
 }
 
 /** The backend steps an event runs, in order. */

@@ -1,0 +1,208 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { compareContracts, type ReleaseContract } from "../../worker/release/contract.ts";
+import { definitionOf, retiredMessage } from "../../worker/src/events/catalog.ts";
+import { envelopeSdk } from "../support/sdk-behaviour.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const script = join(root, "worker", "release", "check.ts");
+
+/**
+ * `npm run check-release` on a repository of its own: this tree's worker/ committed on `main`,
+ * then changed in the working tree the way a pull request would change it.
+ */
+let repo: string;
+const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8" });
+const edit = (path: string, change: (text: string) => string) => {
+  const file = join(repo, path);
+  const before = readFileSync(file, "utf8");
+  const after = change(before);
+  expect(after, `the edit of ${path} changed nothing`).not.toBe(before);
+  writeFileSync(file, after);
+};
+const check = (...args: string[]) => {
+  const run = spawnSync(
+    process.execPath,
+    ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", script, ...args],
+    {
+      cwd: repo,
+      encoding: "utf8",
+    },
+  );
+  return { code: run.status, out: `${run.stdout}${run.stderr}` };
+};
+const CATALOG = "worker/src/events/catalog.ts";
+
+beforeEach(() => {
+  repo = mkdtempSync(join(tmpdir(), "jobs-check-release-"));
+  cpSync(join(root, "worker"), join(repo, "worker"), { recursive: true });
+  symlinkSync(join(root, "node_modules"), join(repo, "node_modules"));
+  writeFileSync(join(repo, ".gitignore"), "node_modules\n");
+  git("init", "-q", "-b", "main");
+  git("add", ".");
+  git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "release");
+  git("checkout", "-qb", "change");
+});
+afterEach(() => rmSync(repo, { recursive: true, force: true }));
+
+describe("npm run check-release", () => {
+  it("passes on the released tree itself, its contract file current", () => {
+    const { code, out } = check();
+    expect(out).toContain("Safe for work in flight");
+    expect(out).toContain("worker/release.json is current.");
+    expect(code).toBe(0);
+  });
+
+  it("fails on a renamed payout step, naming the event and the step, and says how to change steps", () => {
+    edit(CATALOG, (t) =>
+      t.replace('"payment/process-payout", "payment/notify', '"payment/execute-payout", "payment/notify'),
+    );
+    const { code, out } = check();
+    expect(code).toBe(1);
+    expect(out).toContain("**payment/process-payout step payment/process-payout**: step renamed or removed");
+    expect(out).toContain("add a new event");
+    expect(out).toContain("retired");
+  });
+
+  it("fails on reordered steps", () => {
+    edit(CATALOG, (t) =>
+      t.replace(
+        '["payment/validate-payout", "payment/process-payout", "payment/notify-payout-status"]',
+        '["payment/process-payout", "payment/validate-payout", "payment/notify-payout-status"]',
+      ),
+    );
+    const { code, out } = check();
+    expect(code).toBe(1);
+    expect(out).toContain("step payment/validate-payout**: step moved from position 1 to 2");
+  });
+
+  it("fails on a removed event, and passes once it was retired first", () => {
+    const removeRefund = (t: string) =>
+      t.replace(/ {2}"email\/refund-confirmation": \{\n[\s\S]*?schema: payload\(charge\),\n {2}\},\n/, "");
+    edit(CATALOG, removeRefund);
+    const removed = check();
+    expect(removed.code).toBe(1);
+    expect(removed.out).toContain("**email/refund-confirmation**: event removed");
+
+    // Expand: retire it in one release (it stays routable) ...
+    git("checkout", "-q", "--", CATALOG);
+    edit(CATALOG, (t) =>
+      t.replace(
+        '"email/refund-confirmation": {\n    workflow: "email",',
+        '"email/refund-confirmation": {\n    workflow: "email",\n    retired: {},',
+      ),
+    );
+    expect(check("--write").code).toBe(0);
+    const retired = check();
+    expect(retired.out).toContain("retired: /dispatch refuses it, stored ones still run");
+    expect(retired.code).toBe(0);
+    git("add", ".");
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "retire");
+    // ... contract in a later one, measured against the release that retired it.
+    edit(CATALOG, removeRefund);
+    check("--write");
+    const later = check("HEAD");
+    expect(later.out).toContain("removed after being retired");
+    expect(later.code).toBe(0);
+  });
+
+  it("fails on an edited or a deleted released migration", () => {
+    edit(
+      "worker/migrations/0001_initial.sql",
+      (t) => `${t}\nCREATE INDEX events_tenant ON events (tenant_id);\n`,
+    );
+    const edited = check();
+    expect(edited.code).toBe(1);
+    expect(edited.out).toContain("**migration 0001_initial.sql**: released migration edited");
+    rmSync(join(repo, "worker/migrations/0001_initial.sql"));
+    const deleted = check();
+    expect(deleted.code).toBe(1);
+    expect(deleted.out).toContain("released migration deleted");
+  });
+
+  it("fails on a recovery message format changed without a new version", () => {
+    edit("worker/src/recovery/message.ts", (t) =>
+      t.replace(
+        "eventId: z.string().min(1).max(200) })",
+        "eventId: z.string().min(1).max(200), step: z.string() })",
+      ),
+    );
+    const { code, out } = check();
+    expect(code).toBe(1);
+    expect(out).toContain("**recovery message v1**: format changed without a new version");
+  });
+
+  it("passes on an added event and an added migration, the contract file stale only in additions, and says how to regenerate it", () => {
+    edit(CATALOG, (t) =>
+      t.replace(
+        '  "email/refund-confirmation": {',
+        '  "email/welcome": {\n    workflow: "email",\n    schema: payload({ email: text }),\n  },\n  "email/refund-confirmation": {',
+      ),
+    );
+    writeFileSync(
+      join(repo, "worker/migrations/0002_tenant_index.sql"),
+      "CREATE INDEX events_tenant ON events (tenant_id);\n",
+    );
+    const { code, out } = check();
+    expect(out).toContain(
+      "Pending migrations (applied by the deploy before the new worker version goes live): 0002_tenant_index.sql",
+    );
+    expect(out).toContain("**email/welcome**: event added");
+    expect(out).toContain("stale only in additions (safe): run `npm run check-release -- --write`");
+    expect(code).toBe(0);
+    expect(check("--write").code).toBe(0);
+    expect(check().out).toContain("worker/release.json is current.");
+  });
+
+  it("fails when the contract file says something the code no longer does", () => {
+    edit("worker/release.json", (t) => t.replace('"email/verification"\n', '"email/verify"\n'));
+    const { code, out } = check();
+    expect(code).toBe(1);
+    expect(out).toContain("worker/release.json does not match the code");
+  });
+});
+
+describe("compareContracts", () => {
+  const contract = (steps: string[], workflow = "payment"): ReleaseContract => ({
+    events: { "payment/process-payout": { workflow, steps, payload: "p" } },
+    recoveryMessage: { version: 1, formats: { 1: "f" } },
+    migrations: [{ name: "0001_initial.sql", sha256: "a" }],
+  });
+  it("flags a step appended to a released event and an event moved to another workflow", () => {
+    const base = contract(["a", "b"]);
+    expect(compareContracts(base, contract(["a", "b", "c"])).map((f) => [f.kind, f.subject])).toEqual([
+      ["breaking", "payment/process-payout step c"],
+    ]);
+    expect(compareContracts(base, contract(["a", "b"], "email"))[0]?.message).toMatch(
+      /^moved from workflow payment to email/,
+    );
+    expect(compareContracts(base, base)).toEqual([]);
+  });
+  it("flags a new migration numbered before a released one", () => {
+    const base = { ...contract(["a"]), migrations: [{ name: "0002_b.sql", sha256: "b" }] };
+    const head = {
+      ...base,
+      migrations: [
+        { name: "0001_a.sql", sha256: "a" },
+        { name: "0002_b.sql", sha256: "b" },
+      ],
+    };
+    expect(compareContracts(base, head).map((f) => f.subject)).toEqual(["migration 0001_a.sql"]);
+  });
+});
+
+describe("a retired event", () => {
+  it("is refused at /dispatch with a message both SDKs treat as final, naming its replacement", () => {
+    const definition = {
+      ...definitionOf("payment/process-payout"),
+      retired: { use: "payment/process-payout-v2" },
+    };
+    const message = retiredMessage("payment/process-payout", definition);
+    expect(message).toBe("Unknown event: payment/process-payout is retired; send payment/process-payout-v2");
+    expect(envelopeSdk.item(message ?? "")).toBe("permanent");
+    expect(retiredMessage("payment/process-payout")).toBeUndefined();
+  });
+});

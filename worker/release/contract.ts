@@ -1,0 +1,186 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type * as z from "zod";
+import { readMigrations } from "./migrations.ts";
+
+/**
+ * What a release promises the work it leaves in flight, read off a source tree: every event with
+ * its workflow and steps in order, a fingerprint of its payload schema, every recovery message
+ * format, and every migration with its hash. `worker/release.json` is this, committed, so a pull
+ * request shows in one diff what it changes for events already stored.
+ */
+export interface ReleaseContract {
+  events: Record<string, { workflow: string; steps: string[]; payload: string; retired?: { use?: string } }>;
+  recoveryMessage: { version: number; formats: Record<string, string> };
+  migrations: { name: string; sha256: string }[];
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+interface CatalogModule {
+  CATALOG: Record<
+    string,
+    { workflow: string; schema: z.ZodType; steps?: readonly string[]; retired?: { use?: string } }
+  >;
+}
+interface MessageModule {
+  RecoveryMessageSchema: z.ZodType;
+  RECOVERY_MESSAGE_VERSION?: number;
+  RECOVERY_MESSAGE_VERSIONS?: Record<string, z.ZodType>;
+}
+
+/** A schema's shape as JSON Schema, hashed; the version marker `v` is the envelope, not the format. */
+function fingerprint(toJSONSchema: typeof z.toJSONSchema, schema: z.ZodType): string {
+  const json = toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as {
+    properties?: Record<string, unknown>;
+  };
+  if (json.properties) delete json.properties.v;
+  return sha256(JSON.stringify(json)).slice(0, 16);
+}
+
+/**
+ * The contract of the tree at `root` (this working tree, or an older release exported beside
+ * it). Older trees are read as they were: one that predates message versions has version 1.
+ */
+export async function contractOf(root: string): Promise<ReleaseContract> {
+  const load = <T>(path: string) => import(pathToFileURL(join(root, path)).href) as Promise<T>;
+  const { CATALOG } = await load<CatalogModule>("worker/src/events/catalog.ts");
+  const message = await load<MessageModule>("worker/src/recovery/message.ts");
+  const { toJSONSchema } = await load<typeof z>("node_modules/zod/index.js");
+  const events: ReleaseContract["events"] = {};
+  for (const [name, definition] of Object.entries(CATALOG).sort(([a], [b]) => a.localeCompare(b)))
+    events[name] = {
+      workflow: definition.workflow,
+      steps: [...(definition.steps ?? [name])],
+      payload: fingerprint(toJSONSchema, definition.schema),
+      ...(definition.retired ? { retired: definition.retired } : {}),
+    };
+  const formats = message.RECOVERY_MESSAGE_VERSIONS ?? { 1: message.RecoveryMessageSchema };
+  return {
+    events,
+    recoveryMessage: {
+      version: message.RECOVERY_MESSAGE_VERSION ?? 1,
+      formats: Object.fromEntries(Object.entries(formats).map(([v, s]) => [v, fingerprint(toJSONSchema, s)])),
+    },
+    migrations: readMigrations(join(root, "worker", "migrations")).map(({ name, sha256 }) => ({
+      name,
+      sha256,
+    })),
+  };
+}
+
+export type Finding =
+  /** Would hurt work in flight: the check fails. */
+  | { kind: "breaking"; subject: string; message: string }
+  /** Safe for work in flight, worth a reviewer's eye. */
+  | { kind: "note"; subject: string; message: string };
+
+const WAY_TO_CHANGE_STEPS =
+  'In-flight events replay with the new steps: a renamed step is performed again under a new Idempotency-Key (`<id>:<step>`) the backend cannot match. Keep this event\'s steps as released; add a new event (for example with a `-v2` suffix) with the new steps, and mark this one `retired: { use: "<new name>" }` in worker/src/events/catalog.ts, so it stays routable until every stored one has drained.';
+
+/** What changes from `base` to `head` would do to the work `base` leaves in flight. */
+export function compareContracts(base: ReleaseContract, head: ReleaseContract): Finding[] {
+  const findings: Finding[] = [];
+  const breaking = (subject: string, message: string) =>
+    findings.push({ kind: "breaking", subject, message });
+  const note = (subject: string, message: string) => findings.push({ kind: "note", subject, message });
+
+  for (const [name, was] of Object.entries(base.events)) {
+    const now = head.events[name];
+    if (!now) {
+      if (was.retired)
+        note(
+          name,
+          "removed after being retired: make sure no stored event of it is still in flight (console: filter by event)",
+        );
+      else
+        breaking(
+          name,
+          `event removed: its stored events (sleeping, retrying, dead awaiting replay) could no longer run. Mark it \`retired\` in worker/src/events/catalog.ts instead, and remove it in a later release once drained.`,
+        );
+      continue;
+    }
+    if (now.workflow !== was.workflow)
+      breaking(
+        name,
+        `moved from workflow ${was.workflow} to ${now.workflow}: its running instances live in ${was.workflow}, and the reconciler would recreate them in ${now.workflow}, running every step again. Add a new event in ${now.workflow} and retire this one.`,
+      );
+    for (const [index, step] of was.steps.entries()) {
+      const at = now.steps.indexOf(step);
+      if (at === -1) breaking(`${name} step ${step}`, `step renamed or removed. ${WAY_TO_CHANGE_STEPS}`);
+      else if (at !== index)
+        breaking(
+          `${name} step ${step}`,
+          `step moved from position ${index + 1} to ${at + 1}. ${WAY_TO_CHANGE_STEPS}`,
+        );
+    }
+    for (const step of now.steps.filter((s) => !was.steps.includes(s)))
+      breaking(
+        `${name} step ${step}`,
+        `step added: in-flight events would run a step they were not dispatched for. ${WAY_TO_CHANGE_STEPS}`,
+      );
+    if (now.payload !== was.payload)
+      note(
+        name,
+        "payload schema changed: it applies at /dispatch only; stored events are not validated again",
+      );
+    if (now.retired && !was.retired)
+      note(
+        name,
+        `retired${now.retired.use ? ` in favour of ${now.retired.use}` : ""}: /dispatch refuses it, stored ones still run`,
+      );
+  }
+  for (const name of Object.keys(head.events).filter((n) => !base.events[n])) note(name, "event added");
+
+  const headMigrations = new Map(head.migrations.map((m) => [m.name, m.sha256]));
+  for (const { name, sha256 } of base.migrations) {
+    const now = headMigrations.get(name);
+    if (now === undefined)
+      breaking(
+        `migration ${name}`,
+        "released migration deleted: databases have applied it; add a new migration that undoes what it did instead",
+      );
+    else if (now !== sha256)
+      breaking(
+        `migration ${name}`,
+        "released migration edited: databases that applied it will never apply the edit; revert it and add a new migration",
+      );
+  }
+  const released = new Set(base.migrations.map((m) => m.name));
+  const lastReleased = base.migrations.at(-1)?.name ?? "";
+  for (const m of head.migrations.filter((m) => !released.has(m.name) && m.name < lastReleased))
+    breaking(
+      `migration ${m.name}`,
+      `sorts before the released ${lastReleased}: number it after every released migration`,
+    );
+
+  for (const [version, format] of Object.entries(base.recoveryMessage.formats)) {
+    const now = head.recoveryMessage.formats[version];
+    if (now === undefined)
+      breaking(
+        `recovery message v${version}`,
+        "format dropped: messages of it are still on the ladder (for hours) and in the dead-letter queue (for days); keep reading it",
+      );
+    else if (now !== format)
+      breaking(
+        `recovery message v${version}`,
+        "format changed without a new version: messages already queued would be misread. Keep v" +
+          `${version} as it is, add the new format as v${Number(version) + 1} in worker/src/recovery/message.ts and send that`,
+      );
+  }
+  if (head.recoveryMessage.version < base.recoveryMessage.version)
+    breaking(
+      "recovery message",
+      `sends v${head.recoveryMessage.version}, older than the released v${base.recoveryMessage.version}`,
+    );
+  return findings;
+}
+
+/** Stale only in additions: everything the file says still holds, the code only adds to it. */
+export function staleOnlyInAdditions(committed: ReleaseContract, current: ReleaseContract): boolean {
+  return (
+    compareContracts(committed, current).every((f) => f.message === "event added") &&
+    JSON.stringify(committed.recoveryMessage) === JSON.stringify(current.recoveryMessage)
+  );
+}
