@@ -91,7 +91,9 @@ describe("the first migration", () => {
           .filter(Boolean)
           .map((sql) => db.prepare(sql)),
       );
-      // What that release left: an accepted event whose creation never happened, and a settled one.
+      // What that release left: an accepted event whose creation never happened (its claim ends
+      // in 3 s, so the reconciler leaves it alone until the rows have been compared), and a
+      // settled one.
       const now = Date.now();
       const pending = `evt_adopted_${now}`;
       const job = {
@@ -105,7 +107,7 @@ describe("the first migration", () => {
       const insert = `INSERT INTO events (id, name, digest, trace_id, job, state, due_at, create_attempts, created_at, updated_at)
         VALUES (?1, 'email/reset-password', 'd', ?1, ?2, ?3, ?4, 1, ?4, ?4)`;
       await db.batch([
-        db.prepare(insert).bind(pending, JSON.stringify(job), "accepted", now - 120_000),
+        db.prepare(insert).bind(pending, JSON.stringify(job), "accepted", now + 3_000),
         db.prepare(insert).bind(`evt_settled_${now}`, null, "delivered", now - 120_000),
         db.prepare("INSERT INTO backend_calls (minute, ok) VALUES (?1, 3)").bind(Math.floor(now / 60_000)),
       ]);
