@@ -44,11 +44,21 @@ beforeEach(() => {
   git("init", "-q", "-b", "main");
   git("add", ".");
   git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "release");
+  // A pull request's branch: its merge base with main is the release it will meet.
   git("checkout", "-qb", "change");
+  git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "change");
 });
 afterEach(() => rmSync(repo, { recursive: true, force: true }));
 
 describe("npm run check-release", () => {
+  it("never compares a tree with itself: without a base to meet, it asks for one", () => {
+    git("checkout", "-q", "main");
+    git("branch", "-D", "change");
+    const { code, out } = check();
+    expect(code).toBe(2);
+    expect(out).toContain("no base release found");
+  });
+
   it("passes on the released tree itself, its contract file current", () => {
     const { code, out } = check();
     expect(out).toContain("Safe for work in flight");

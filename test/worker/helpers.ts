@@ -126,8 +126,7 @@ export async function storeEvent(row: {
   dueAt?: number;
   failedAt?: number;
   createAttempts?: number;
-  /** The steps still to run, or "all" (which ran is unknown). */
-  remainingSteps?: string[] | "all";
+  remainingSteps?: string[];
   digest?: string;
   /** The stored name; defaults to the job's. */
   name?: string;

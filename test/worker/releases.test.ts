@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import worker from "../../worker/src/index.ts";
 import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { recordAccepted } from "../../worker/src/store/admission.ts";
 import { CREATION, QUEUES } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_OPERATOR_TOKEN } from "../support/settings.ts";
@@ -15,6 +16,7 @@ import { backend, operator, request, settled, storeEvent, testEnv, uid } from ".
  */
 
 const RETIRED = "email/retired-welcome";
+const DAY = 24 * 60 * 60 * 1000;
 const jobOf = (id: string, name: string) => ({
   id,
   name,
@@ -49,7 +51,7 @@ describe("an event this release cannot route", () => {
   it("accepted: claimed a bounded number of times (a newer release may take it), then dead with the reason", async () => {
     const id = uid("retired");
     const now = Date.now();
-    await storeEvent({ id, job: jobOf(id, RETIRED), state: "accepted", dueAt: now - 1 });
+    await storeEvent({ id, job: jobOf(id, RETIRED), state: "accepted", dueAt: now - 1, at: now - DAY - 1 });
     await reconcile(testEnv, now);
     // Not dead at the first look: it stays accepted, its tries counted.
     expect(await row(id)).toMatchObject({ state: "accepted", create_attempts: 2 });
@@ -63,8 +65,9 @@ describe("an event this release cannot route", () => {
     expect(dead.create_attempts).toBe(10);
     expect(dead.last_error).toContain(`Unknown event: ${RETIRED} is not in this release's catalog`);
     expect(dead.last_error).toContain("no instance runs it");
-    // Which steps ran is unknown: a release that can route it runs them all.
-    expect(dead.remaining_steps).toBe('"all"');
+    // Which steps ran is unknown: a release that can route it runs them all; one that cannot
+    // reads a step it refuses to call, never "nothing left to run".
+    expect(dead.remaining_steps).toBe('["(every step)"]');
     // Visible to its producer and to operators, and not replayable by a release that cannot run it.
     const status = await request(`/status/${id}`);
     expect(status.status).toBe(200);
@@ -86,6 +89,7 @@ describe("an event this release cannot route", () => {
       state: "accepted",
       dueAt: Date.now() - 1,
       createAttempts: 10,
+      at: Date.now() - DAY - 1,
     });
     await reconcile(testEnv, Date.now());
     const dead = await row(id);
@@ -93,13 +97,45 @@ describe("an event this release cannot route", () => {
     expect(dead.last_error).toMatch(/^Stored event no longer valid: traceId: /);
   });
 
-  it("started with no instance: dead at its check; /status says why meanwhile", async () => {
-    const id = uid("retired");
-    await storeEvent({ id, job: jobOf(id, RETIRED), state: "started", dueAt: Date.now() + 60_000 });
-    const waiting = await (await request(`/status/${id}`)).json();
+  it("started with no instance: left alone while young (a newer release may run it), dead at its check after a day; /status says why meanwhile", async () => {
+    const young = uid("retired");
+    const old = uid("retired");
+    await storeEvent({ id: young, job: jobOf(young, RETIRED), state: "started", dueAt: Date.now() + 60_000 });
+    await storeEvent({
+      id: old,
+      job: jobOf(old, RETIRED),
+      state: "started",
+      dueAt: Date.now() + 60_000,
+      at: Date.now() - DAY - 1,
+    });
+    const waiting = await (await request(`/status/${old}`)).json();
     expect(waiting).toMatchObject({ status: "queued", error: { name: "UnroutableEvent" } });
     await reconcile(testEnv, Date.now() + 61_000);
-    expect(await row(id)).toMatchObject({ state: "dead" });
+    expect(await row(young)).toMatchObject({ state: "started" });
+    expect(await row(old)).toMatchObject({ state: "dead" });
+  });
+
+  it("accepted whose instance runs (a release that can route it created it): started, checked later, not claimed every minute", async () => {
+    const id = uid("running");
+    const job = { ...jobOf(id, "email/verification"), runAt: Date.now() + 3_600_000 };
+    await testEnv.EMAIL_WORKFLOW.create({ id, params: job as JobParams });
+    await storeEvent({
+      id,
+      job: { ...job, name: RETIRED },
+      state: "accepted",
+      dueAt: Date.now() - 1,
+      runAt: job.runAt,
+    });
+    await reconcile(testEnv, Date.now());
+    const started = (await testEnv.DB.prepare("SELECT state, due_at FROM events WHERE id = ?1")
+      .bind(id)
+      .first()) as {
+      state: string;
+      due_at: number;
+    };
+    expect(started.state).toBe("started");
+    expect(started.due_at).toBeGreaterThan(job.runAt);
+    await (await testEnv.EMAIL_WORKFLOW.get(id)).terminate();
   });
 
   it("started whose instance (wherever it runs) finished every step: recorded delivered, not dead", async () => {
@@ -141,7 +177,7 @@ describe("an event this release cannot route", () => {
       ...jobOf(id, "payment/process-payout"),
       payload: VALID_PAYLOADS["payment/process-payout"].payload,
     };
-    await storeEvent({ id, job, state: "dead", failedAt: Date.now(), remainingSteps: "all" });
+    await storeEvent({ id, job, state: "dead", failedAt: Date.now(), remainingSteps: ["(every step)"] });
     const replay = await operator(`/failed-events/${id}/replay`, { method: "POST" });
     expect(replay.status).toBe(202);
     expect((await settled(id)).status).toBe("complete");
@@ -151,6 +187,31 @@ describe("an event this release cannot route", () => {
       `${id}:payment/process-payout`,
       `${id}:payment/notify-payout-status`,
     ]);
+  });
+});
+
+describe("a retired event", () => {
+  it("is refused when new, and an exact re-send of one accepted before its retirement is still accepted", async () => {
+    const now = Date.now();
+    const before = uid("before");
+    const job = jobOf(before, "email/verification") as JobParams;
+    await recordAccepted(testEnv.DB, [{ job, digest: "same" }], now, CREATION.claimMs);
+    const fresh = { job: jobOf(uid("after"), "email/verification") as JobParams, digest: "d" };
+    const recorded = await recordAccepted(
+      testEnv.DB,
+      [
+        { job, digest: "same", retired: "Unknown event: email/verification is retired" },
+        { ...fresh, retired: "Unknown event: email/verification is retired" },
+      ],
+      now,
+      CREATION.claimMs,
+    );
+    expect(recorded.get(before)).toMatchObject({ kind: "duplicate" });
+    expect(recorded.get(fresh.job.id)).toEqual({
+      kind: "retired",
+      message: "Unknown event: email/verification is retired",
+    });
+    expect(await row(fresh.job.id)).toBeNull();
   });
 });
 

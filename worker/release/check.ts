@@ -37,13 +37,29 @@ if (values.write) {
   process.exit(0);
 }
 
+/**
+ * The release this change will meet: the merge base with main; on main itself, the commit before
+ * this one. Never this tree compared with itself, which would pass anything: without a base
+ * (a shallow clone, say) the check stops and asks for one.
+ */
 function defaultBase(): string {
-  for (const branch of ["main", "origin/main"]) {
+  const head = git("rev-parse", "HEAD");
+  for (const branch of ["origin/main", "main"]) {
+    let base: string;
     try {
-      return git("merge-base", "HEAD", branch);
+      base = git("merge-base", "HEAD", branch);
+    } catch {
+      continue;
+    }
+    if (base !== head) return base;
+    try {
+      return git("rev-parse", "--verify", "HEAD^");
     } catch {}
   }
-  return "HEAD";
+  console.error(
+    "check-release: no base release found (no main branch, or a shallow clone): pass one, e.g. `npm run check-release -- origin/main`",
+  );
+  process.exit(2);
 }
 const ref = positionals[0] ?? defaultBase();
 const commit = git("rev-parse", "--verify", `${ref}^{commit}`);

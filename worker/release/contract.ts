@@ -12,6 +12,9 @@ import { readMigrations } from "./migrations.ts";
  */
 export interface ReleaseContract {
   events: Record<string, { workflow: string; steps: string[]; payload: string; retired?: { use?: string } }>;
+  /** Account-wide names and classes: renaming one replaces the resource, deleting what it holds. */
+  workflows: Record<string, { name: string; className: string }>;
+  queues: Record<string, string>;
   recoveryMessage: { version: number; formats: Record<string, string> };
   migrations: { name: string; sha256: string }[];
 }
@@ -19,10 +22,12 @@ export interface ReleaseContract {
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 interface CatalogModule {
-  CATALOG: Record<
-    string,
-    { workflow: string; schema: z.ZodType; steps?: readonly string[]; retired?: { use?: string } }
-  >;
+  CATALOG: Record<string, { workflow: string; schema: z.ZodType; retired?: { use?: string } }>;
+  stepsOf(name: string): readonly string[];
+}
+interface TopologyModule {
+  WORKFLOWS: Record<string, { name: string; className: string }>;
+  QUEUES: Record<string, { name: string }>;
 }
 interface MessageModule {
   RecoveryMessageSchema: z.ZodType;
@@ -45,20 +50,26 @@ function fingerprint(toJSONSchema: typeof z.toJSONSchema, schema: z.ZodType): st
  */
 export async function contractOf(root: string): Promise<ReleaseContract> {
   const load = <T>(path: string) => import(pathToFileURL(join(root, path)).href) as Promise<T>;
-  const { CATALOG } = await load<CatalogModule>("worker/src/events/catalog.ts");
+  const { CATALOG, stepsOf } = await load<CatalogModule>("worker/src/events/catalog.ts");
+  const { WORKFLOWS, QUEUES } = await load<TopologyModule>("worker/src/topology.ts");
   const message = await load<MessageModule>("worker/src/recovery/message.ts");
   const { toJSONSchema } = await load<typeof z>("node_modules/zod/index.js");
   const events: ReleaseContract["events"] = {};
   for (const [name, definition] of Object.entries(CATALOG).sort(([a], [b]) => a.localeCompare(b)))
     events[name] = {
       workflow: definition.workflow,
-      steps: [...(definition.steps ?? [name])],
+      // The tree's own rule, whatever it is: the steps its code would run.
+      steps: [...stepsOf(name)],
       payload: fingerprint(toJSONSchema, definition.schema),
       ...(definition.retired ? { retired: definition.retired } : {}),
     };
   const formats = message.RECOVERY_MESSAGE_VERSIONS ?? { 1: message.RecoveryMessageSchema };
   return {
     events,
+    workflows: Object.fromEntries(
+      Object.entries(WORKFLOWS).map(([kind, w]) => [kind, { name: w.name, className: w.className }]),
+    ),
+    queues: Object.fromEntries(Object.entries(QUEUES).map(([key, q]) => [key, q.name])),
     recoveryMessage: {
       version: message.RECOVERY_MESSAGE_VERSION ?? 1,
       formats: Object.fromEntries(Object.entries(formats).map(([v, s]) => [v, fingerprint(toJSONSchema, s)])),
@@ -133,6 +144,24 @@ export function compareContracts(base: ReleaseContract, head: ReleaseContract): 
   }
   for (const name of Object.keys(head.events).filter((n) => !base.events[n])) note(name, "event added");
 
+  for (const [kind, was] of Object.entries(base.workflows ?? {})) {
+    const now = head.workflows?.[kind];
+    if (!now) breaking(`workflow ${kind}`, "workflow removed: deleting it deletes every instance it runs");
+    else if (now.name !== was.name)
+      breaking(
+        `workflow ${kind}`,
+        `renamed from ${was.name} to ${now.name}: the deploy replaces it, deleting every instance it runs`,
+      );
+    else if (now.className !== was.className)
+      breaking(
+        `workflow ${kind}`,
+        `class renamed from ${was.className} to ${now.className}: running instances resume in a class that no longer exists; keep the old name exported`,
+      );
+  }
+  for (const [key, name] of Object.entries(base.queues ?? {}))
+    if (head.queues?.[key] !== name)
+      breaking(`queue ${key}`, `renamed from ${name}: the deploy replaces it, dropping every pointer on it`);
+
   const headMigrations = new Map(head.migrations.map((m) => [m.name, m.sha256]));
   for (const { name, sha256 } of base.migrations) {
     const now = headMigrations.get(name);
@@ -179,8 +208,6 @@ export function compareContracts(base: ReleaseContract, head: ReleaseContract): 
 
 /** Stale only in additions: everything the file says still holds, the code only adds to it. */
 export function staleOnlyInAdditions(committed: ReleaseContract, current: ReleaseContract): boolean {
-  return (
-    compareContracts(committed, current).every((f) => f.message === "event added") &&
-    JSON.stringify(committed.recoveryMessage) === JSON.stringify(current.recoveryMessage)
-  );
+  // New events, workflows, migrations and message versions raise no finding; anything else does.
+  return compareContracts(committed, current).every((f) => f.message === "event added");
 }

@@ -49,5 +49,9 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * in store/schema.ts), defined by the bundle's build and by the test runner alike.
  */
 export function migrationsDefine(dir = MIGRATIONS_DIR): Record<string, string> {
-  return { JOBS_MIGRATIONS: JSON.stringify(readMigrations(dir).map((m) => m.name)) };
+  const names = readMigrations(dir).map((m) => m.name);
+  // A build that found none would make a worker that checks nothing: fail the build instead.
+  if (names.length === 0)
+    throw new MigrationFolderError(`No migrations in ${dir}: the worker would check nothing`);
+  return { JOBS_MIGRATIONS: JSON.stringify(names) };
 }

@@ -1,3 +1,4 @@
+import { retiredMessage } from "../events/catalog.ts";
 import { parseItem } from "../events/items.ts";
 import type { JobParams } from "../events/job.ts";
 import { contentDigest } from "./digest.ts";
@@ -6,6 +7,11 @@ export interface Admitted {
   job: JobParams;
   /** SHA-256 of the item's canonical JSON: what makes a re-send "the same content". */
   digest: string;
+  /**
+   * Why a new event of this name is refused (it is retired). Decided at recording: an exact
+   * re-send of one accepted before the retirement is still that event, and still accepted.
+   */
+  retired?: string;
 }
 
 export interface Admission {
@@ -31,7 +37,9 @@ export async function admit(items: readonly unknown[], now: number): Promise<Adm
     }
     const digest = digests[index] as string;
     const earlier = admitted.get(result.job.id);
-    if (earlier === undefined) admitted.set(result.job.id, { job: result.job, digest });
+    const retired = retiredMessage(result.job.name);
+    if (earlier === undefined)
+      admitted.set(result.job.id, { job: result.job, digest, ...(retired ? { retired } : {}) });
     else if (earlier.digest !== digest) {
       errors.push({
         id: result.job.id,

@@ -45,6 +45,10 @@ export async function dispatch(
   const fresh = [];
   for (const { job } of events) {
     const outcome = recorded.get(job.id);
+    if (outcome?.kind === "retired") {
+      errors.push({ id: job.id, error: outcome.message });
+      continue;
+    }
     if (outcome?.kind === "conflict") {
       errors.push({
         id: job.id,

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { LIMITS } from "../topology.ts";
 import { nestsDeeperThan, payloadProblem } from "./bounds.ts";
-import { definitionOf, isEventName, retiredMessage } from "./catalog.ts";
+import { definitionOf, isEventName } from "./catalog.ts";
 import {
   anyLabel,
   INSTANCE_ID,
@@ -88,8 +88,6 @@ export function parseItem(item: unknown, now: number): ItemResult {
   const event = shape.data;
 
   if (!isEventName(event.name)) return fail(`Unknown event: ${printable(event.name)}`);
-  const retired = retiredMessage(event.name);
-  if (retired) return fail(retired);
   const problem = payloadProblem(event.body);
   if (problem) return fail(`Invalid event structure: ${event.bodyPath} ${problem}`);
   const payload = definitionOf(event.name).schema.safeParse(event.body);

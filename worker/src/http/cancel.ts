@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import type { Env } from "../env.ts";
-import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
+import { isEventName, stepsOf } from "../events/catalog.ts";
 import { type Actor, TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { type StoredEvent, toEvent, transitionMany } from "../store/events.ts";
-import { WORKFLOWS } from "../topology.ts";
-import { instanceStatus } from "../workflows/status.ts";
+import { instanceStatus, locateInstance } from "../workflows/status.ts";
 import { BulkCancelRequest, MAX_CANCEL_IDS } from "./api.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";
@@ -44,7 +43,7 @@ export async function cancelEvents(
   for (let i = 0; i < running.length; i += PARALLEL)
     await Promise.all(
       running.slice(i, i + PARALLEL).map(async (e) => {
-        if (isEventName(e.name)) instances.set(e.id, await instanceStatus(env, e.id, e.name));
+        instances.set(e.id, await instanceStatus(env, e.id, e.name));
       }),
     );
   const finished = running
@@ -70,12 +69,12 @@ export async function cancelEvents(
     await Promise.all(stop.slice(i, i + PARALLEL).map((e) => terminate(env, e)));
   return ids.map((id): CancelOutcome => {
     const event = events.get(id);
-    if (!event || !isEventName(event.name)) return { kind: "unknown", id };
+    if (!event) return { kind: "unknown", id };
     if (event.state !== "cancelled" && !cancelled.has(id)) return { kind: "refused", id, state: event.state };
     // Known once it reached the recovery tier, and only while its row keeps the steps (retention
     // compacts them away: then nothing is claimed rather than every step).
     const performedSteps =
-      event.failedAt === null || event.job === undefined
+      event.failedAt === null || event.job === undefined || !isEventName(event.name)
         ? undefined
         : stepsOf(event.name).filter((s) => !event.remainingSteps.includes(s));
     return { kind: "cancelled", id, ...(performedSteps ? { performedSteps } : {}) };
@@ -83,11 +82,11 @@ export async function cancelEvents(
 }
 
 async function terminate(env: Env, event: StoredEvent) {
-  if (!isEventName(event.name)) return;
   try {
-    const instance = await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(event.id);
-    const { status } = await instance.status();
-    if (!["complete", "errored", "terminated"].includes(status)) await instance.terminate();
+    const found = await locateInstance(env, event.id, event.name);
+    if (typeof found === "string") return;
+    if (!["complete", "errored", "terminated"].includes(found.status.status))
+      await found.instance.terminate();
   } catch (error) {
     // The state alone keeps it from running further steps: the workflow looks before each.
     log.warn("cancel.terminate-failed", {

@@ -1,5 +1,4 @@
 import type { Env } from "../env.ts";
-import { isEventName } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { producerStatus } from "../lifecycle/status.ts";
 import { loadEvent } from "../store/events.ts";
@@ -17,7 +16,7 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
   // The instance's status counts only while the event runs in it (its ending is the event's
   // state); its output, the steps' answers, is reported whenever there is one. An event this
   // release cannot route is still the producer's event: reported from its row.
-  const instance = isEventName(event.name) ? await instanceStatus(env, id, event.name) : undefined;
+  const instance = await instanceStatus(env, id, event.name);
   const { status, error: stateError } = producerStatus(event, instance, Date.now());
   const waiting = event.state === "accepted" || event.state === "started";
   const error =

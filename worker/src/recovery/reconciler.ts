@@ -2,6 +2,7 @@ import { bounded } from "../backend/outcome.ts";
 import { createInstances, lookUp } from "../dispatch/creation.ts";
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
+import type { JobParams } from "../events/job.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { claimChecks, claimOverdue } from "../store/claims.ts";
@@ -17,8 +18,13 @@ import { sendPointers } from "./pointers.ts";
 /** Creation attempts, and time, after which an event that cannot be created is shown dead. */
 const MAX_CREATE_ATTEMPTS = 20;
 const ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
-/** Claims of an accepted event this release cannot route before it is shown dead (one a minute). */
+/**
+ * An accepted event this release cannot route, and no instance runs, is shown dead only after
+ * this many claims and a day (ABANDON_AFTER_MS): a newer release beside it may yet take it.
+ */
 const UNROUTABLE_TRIES = 10;
+/** Instance look-ups of unroutable events at once: each asks every Workflow. */
+const PARALLEL_LOOKUPS = 10;
 
 export interface ReconcileReport {
   created: number;
@@ -65,9 +71,28 @@ async function step(name: string, work: () => Promise<void>) {
 
 async function createOverdue(env: Env, now: number, report: ReconcileReport) {
   const rows = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
-  for (const event of rows)
-    if (event.unroutable !== undefined && (await endUnroutable(env, event))) report.gaveUp += 1;
-  const claimed = rows.flatMap((e) => (e.job ? [{ ...e, job: e.job }] : []));
+  // Creation first: what this release cannot route must not use up the claims of what it can.
+  await createRoutable(
+    env,
+    now,
+    report,
+    rows.flatMap((e) => (e.job ? [{ ...e, job: e.job }] : [])),
+  );
+  const unroutable = rows.filter((e) => e.unroutable !== undefined);
+  for (let i = 0; i < unroutable.length; i += PARALLEL_LOOKUPS) {
+    const ended = await Promise.all(
+      unroutable.slice(i, i + PARALLEL_LOOKUPS).map((e) => endUnroutable(env, e, now)),
+    );
+    report.gaveUp += ended.filter(Boolean).length;
+  }
+}
+
+async function createRoutable(
+  env: Env,
+  now: number,
+  report: ReconcileReport,
+  claimed: (StoredEvent & { job: JobParams })[],
+) {
   // Transient trouble is never terminal: only an event that could not be created for a day, over
   // many attempts, and has no instance, is shown dead (replayable from its first step).
   const stale = (c: (typeof claimed)[number]) =>
@@ -147,7 +172,7 @@ async function checkInstances(env: Env, now: number, report: ReconcileReport) {
 
 /** Asks one started event's instance what became of it; records what nobody recorded. */
 async function repair(env: Env, event: StoredEvent, now: number): Promise<boolean> {
-  if (event.unroutable !== undefined) return endUnroutable(env, event);
+  if (event.unroutable !== undefined) return endUnroutable(env, event, now);
   if (!event.job || !isEventName(event.name)) return false;
   const job = event.job;
   let status: InstanceStatus;
@@ -223,11 +248,27 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
  * release can route it. An accepted one that no instance runs yet gets UNROUTABLE_TRIES claims
  * first, so a newer release running beside this one (a gradual rollout) can take it.
  */
-async function endUnroutable(env: Env, event: StoredEvent): Promise<boolean> {
+async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise<boolean> {
   const instance = await findInstance(env, event.id);
   if (instance === "unknown") return false;
   if (instance !== "missing") {
-    if (!["complete", "errored", "terminated"].includes(instance.status)) return false;
+    if (!["complete", "errored", "terminated"].includes(instance.status)) {
+      // Running (a release that can route it created it): the instance check looks again later,
+      // after its delay if it has one, instead of a claim every minute.
+      if (event.state === "accepted")
+        await transition(
+          env.DB,
+          event.id,
+          "start",
+          "reconciler",
+          {
+            dueAt: Math.max(now, event.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env),
+          },
+          null,
+          now,
+        );
+      return false;
+    }
     if ((instance.output as JobResult | undefined)?.status === "delivered")
       return transition(
         env.DB,
@@ -237,7 +278,14 @@ async function endUnroutable(env: Env, event: StoredEvent): Promise<boolean> {
         { dueAt: null },
         history("delivery recorded"),
       );
-  } else if (event.state === "accepted" && event.createAttempts < UNROUTABLE_TRIES) return false;
+  } else if (
+    // No instance anywhere this release can see: a newer release (with a Workflow of its own,
+    // perhaps) may still be running beside this one. Only an event a day old, and claimed often
+    // enough, is given up.
+    event.createdAt > now - ABANDON_AFTER_MS ||
+    (event.state === "accepted" && event.createAttempts < UNROUTABLE_TRIES)
+  )
+    return false;
   const detail = instance === "missing" ? "no instance runs it" : `its instance ended ${instance.status}`;
   const error = bounded(`${event.unroutable}; ${detail}. Replay it once a release can route it`);
   return transition(
@@ -245,7 +293,12 @@ async function endUnroutable(env: Env, event: StoredEvent): Promise<boolean> {
     event.id,
     "giveUp",
     "reconciler",
-    { remainingSteps: ALL_STEPS, lastError: error, failed: true, dueAt: null },
+    {
+      remainingSteps: isEventName(event.name) ? stepsOf(event.name) : ALL_STEPS,
+      lastError: error,
+      failed: true,
+      dueAt: null,
+    },
     { tier: "reconciler", step: null, outcome: "dead", detail: error },
   );
 }

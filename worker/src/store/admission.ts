@@ -9,7 +9,9 @@ export type Recorded =
   | { kind: "new" }
   /** Same id, same content, recorded before: accepted already, whatever its creation's state. */
   | { kind: "duplicate"; scheduled: boolean; cancelled: boolean }
-  | { kind: "conflict" };
+  | { kind: "conflict" }
+  /** A retired event never accepted before: refused, with why. */
+  | { kind: "retired"; message: string };
 
 /**
  * Records every admitted event as `accepted` in one transaction (D1 runs a batch atomically):
@@ -33,8 +35,10 @@ export async function recordAccepted(
   const existing = db.prepare(
     "SELECT id, digest, run_at, state FROM events WHERE id IN (SELECT value FROM json_each(?1))",
   );
+  // A retired event is only looked up, never inserted.
+  const fresh = admitted.filter((a) => a.retired === undefined);
   const results = await db.batch<{ id: string; digest?: string; run_at?: number | null; state?: string }>([
-    ...admitted.map(({ job, digest }) =>
+    ...fresh.map(({ job, digest }) =>
       insert.bind(
         job.id,
         job.name,
@@ -50,10 +54,15 @@ export async function recordAccepted(
     existing.bind(JSON.stringify(admitted.map(({ job }) => job.id))),
   ]);
   const rows = new Map((results.at(-1)?.results ?? []).map((row) => [row.id, row]));
+  const inserted = new Set(
+    fresh.filter((_, index) => (results[index]?.results.length ?? 0) > 0).map((a) => a.job.id),
+  );
   const recorded = new Map<string, Recorded>();
-  admitted.forEach(({ job, digest }, index) => {
+  admitted.forEach(({ job, digest, retired }) => {
     const row = rows.get(job.id);
-    if ((results[index]?.results.length ?? 0) > 0) recorded.set(job.id, { kind: "new" });
+    if (inserted.has(job.id)) recorded.set(job.id, { kind: "new" });
+    else if (retired !== undefined && row === undefined)
+      recorded.set(job.id, { kind: "retired", message: retired });
     else if (row?.digest !== digest) recorded.set(job.id, { kind: "conflict" });
     else
       recorded.set(job.id, {

@@ -69,17 +69,20 @@ export interface StoredEvent {
 }
 
 /**
- * Stored in `remaining_steps` when which steps ran is unknown: every step of the event, as the
- * release that runs it next knows them. Written where the steps cannot be named (an event this
- * release cannot route), so a later release that can route it runs them all, with the same keys.
+ * Stored in `remaining_steps` when which steps ran is unknown and this release cannot name the
+ * event's steps (its name is not in the catalog): every step of the event, as the release that
+ * runs it next knows them. A list whose one entry is no backend path: a release that predates it
+ * reads a step it refuses to call (so never "nothing left to run", never a false delivery), and
+ * a release that can route the event runs every step, with the same keys.
  */
-export const ALL_STEPS = "all";
+export const ALL_STEPS: readonly string[] = ["(every step)"];
+const isAllSteps = (steps: readonly string[]) => steps.length === 1 && steps[0] === ALL_STEPS[0];
 
 export function toEvent(row: unknown): StoredEvent {
   const r = RowSchema.parse(row);
   const job = r.job === null ? undefined : JobParamsSchema.safeParse(safeJson(r.job));
-  const stored = safeJson(r.remaining_steps);
-  const steps = z.array(z.string()).safeParse(stored);
+  const steps = z.array(z.string()).safeParse(safeJson(r.remaining_steps));
+  const allSteps = steps.success && isAllSteps(steps.data);
   const unroutable = !isEventName(r.name)
     ? `Unknown event: ${r.name} is not in this release's catalog`
     : job?.success === false
@@ -95,12 +98,8 @@ export function toEvent(row: unknown): StoredEvent {
     runAt: r.run_at,
     dueAt: r.due_at,
     createAttempts: r.create_attempts,
-    remainingSteps: steps.success
-      ? steps.data
-      : stored === ALL_STEPS && isEventName(r.name)
-        ? [...stepsOf(r.name)]
-        : [],
-    allSteps: stored === ALL_STEPS,
+    remainingSteps: !steps.success ? [] : allSteps && isEventName(r.name) ? [...stepsOf(r.name)] : steps.data,
+    allSteps,
     lastError: r.last_error,
     attempts: r.attempts,
     replays: r.replays,
@@ -134,7 +133,7 @@ export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent
 
 /** What a transition writes besides the state; `null` leaves a column as it is. */
 export interface Changes {
-  remainingSteps?: readonly string[] | typeof ALL_STEPS;
+  remainingSteps?: readonly string[];
   lastError?: string;
   /** Attempts to add to the count. */
   attempts?: number;
@@ -156,7 +155,7 @@ export interface Guard {
   /** Only rows due by then: two reconciler runs never both act on one row. */
   dueBy?: number;
   /** Only if the steps still to run are these: a slower chain cannot put progress back. */
-  remainingSteps?: readonly string[] | typeof ALL_STEPS;
+  remainingSteps?: readonly string[];
 }
 
 export interface HistoryEntry {

@@ -10,6 +10,7 @@ import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
 import { stepsOf } from "../events/catalog.ts";
 import { type JobParams, JobParamsSchema } from "../events/job.ts";
+import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
@@ -22,7 +23,7 @@ export interface JobResult {
    * `hand_over_pending`: it gave up, but could not record that; the reconciler finishes the
    * hand-over from this output (`remainingSteps`, `error`).
    */
-  status: "delivered" | "queued_for_retry" | "hand_over_pending" | "cancelled";
+  status: "delivered" | "queued_for_retry" | "hand_over_pending" | "cancelled" | "left_alone";
   steps: { step: string; status: number }[];
   failedStep?: string;
   remainingSteps?: string[];
@@ -30,7 +31,18 @@ export interface JobResult {
 }
 
 /** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
-type StepResult = { ok: true; status: number } | { ok: false; reason: string; cancelled?: boolean };
+type StepResult = { ok: true; status: number } | { ok: false; reason: string; stopped?: Stop };
+
+/**
+ * Why the row says no further step may run: cancelled, or a state a newer release wrote (after a
+ * rollback) that this release cannot interpret, so it leaves the event alone.
+ */
+type Stop = "cancelled" | "left_alone";
+async function stopOf(env: Env, id: string): Promise<Stop | null> {
+  const state = (await loadEvent(env.DB, id))?.state;
+  if (state === "cancelled") return "cancelled";
+  return state !== undefined && !isState(state) ? "left_alone" : null;
+}
 
 /** Recording an ending must outlast a short D1 hiccup: about 17 minutes of retries. */
 const recordStep = (env: Env): WorkflowStepConfig => ({
@@ -57,12 +69,13 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       // A producer may cancel while this instance sleeps or between steps: look before each step
       // that follows either (an event's only immediate step needs no look, keeping it cheap).
       if (index > 0 || job.runAt !== undefined) {
-        const cancelled = await step.do(
-          `cancelled before ${name}`,
-          recordStep(this.env),
-          async () => (await loadEvent(this.env.DB, job.id))?.state === "cancelled",
-        );
-        if (cancelled) return { status: "cancelled", steps: done };
+        // The step's name (and its boolean answer, once cached) is kept from before the unknown
+        // state was looked for: renaming it would repeat the look in every in-flight instance.
+        const stop = (await step.do(`cancelled before ${name}`, recordStep(this.env), () =>
+          stopOf(this.env, job.id),
+        )) as Stop | boolean | null;
+        if (stop === true || stop === "cancelled") return { status: "cancelled", steps: done };
+        if (stop === "left_alone") return { status: "left_alone", steps: done };
       }
       let result: StepResult;
       try {
@@ -102,7 +115,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         }
         return { status: "queued_for_retry", steps: done, failedStep: name };
       }
-      if (!result.ok && result.cancelled) return { status: "cancelled", steps: done };
+      if (!result.ok && result.stopped) return { status: result.stopped, steps: done };
       if (!result.ok) {
         const reason = `${name} failed permanently: ${result.reason}`;
         const outcome = {
@@ -129,8 +142,8 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     deliveredSteps: number | undefined,
     look: boolean,
   ): Promise<StepResult> {
-    if (look && (await loadEvent(this.env.DB, job.id))?.state === "cancelled")
-      return { ok: false, reason: "cancelled", cancelled: true };
+    const stop = look ? await stopOf(this.env, job.id) : null;
+    if (stop !== null) return { ok: false, reason: stop, stopped: stop };
     const outcome = await callBackend(this.env, job, name);
     log.info("backend.call", {
       eventId: job.id,

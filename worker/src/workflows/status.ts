@@ -1,35 +1,46 @@
 import type { Env } from "../env.ts";
-import { CATALOG, type EventName } from "../events/catalog.ts";
+import { CATALOG, isEventName } from "../events/catalog.ts";
 import { WORKFLOWS } from "../topology.ts";
-
-/** The instance's live status, or undefined when its Workflow has no such instance. */
-export async function instanceStatus(
-  env: Env,
-  id: string,
-  name: EventName,
-): Promise<InstanceStatus | undefined> {
-  try {
-    return await (await env[WORKFLOWS[CATALOG[name].workflow].binding].get(id)).status();
-  } catch {
-    return undefined;
-  }
-}
 
 /** How the Workflows API says an instance does not exist. */
 export const NOT_FOUND = /not[\s._-]?found/i;
 
 /**
- * Where an event's instance is when its name no longer says which Workflow runs it: looked up
- * in each. "unknown" when some Workflow could not say.
+ * Where an event's instance is: in its event's Workflow, or, when this release does not know its
+ * name, in whichever Workflow has it. "unknown" when some Workflow could not say.
  */
-export async function findInstance(env: Env, id: string): Promise<InstanceStatus | "missing" | "unknown"> {
+export async function locateInstance(
+  env: Env,
+  id: string,
+  name: string,
+): Promise<{ instance: WorkflowInstance; status: InstanceStatus } | "missing" | "unknown"> {
+  const bindings = isEventName(name)
+    ? [WORKFLOWS[CATALOG[name].workflow].binding]
+    : Object.values(WORKFLOWS).map((w) => w.binding);
   let unsure = false;
-  for (const { binding } of Object.values(WORKFLOWS)) {
+  for (const binding of bindings) {
     try {
-      return await (await env[binding].get(id)).status();
+      const instance = await env[binding].get(id);
+      return { instance, status: await instance.status() };
     } catch (error) {
       if (!(error instanceof Error && NOT_FOUND.test(error.message))) unsure = true;
     }
   }
   return unsure ? "unknown" : "missing";
+}
+
+/** The instance's live status, or undefined when there is none (or the platform cannot say). */
+export async function instanceStatus(
+  env: Env,
+  id: string,
+  name: string,
+): Promise<InstanceStatus | undefined> {
+  const found = await locateInstance(env, id, name);
+  return typeof found === "string" ? undefined : found.status;
+}
+
+/** Like locateInstance, for an event whose name says nothing: its status, or why there is none. */
+export async function findInstance(env: Env, id: string): Promise<InstanceStatus | "missing" | "unknown"> {
+  const found = await locateInstance(env, id, "");
+  return typeof found === "string" ? found : found.status;
 }
