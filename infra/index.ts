@@ -11,4 +11,5 @@ export const bundleSha256 = outputs.bundleSha256;
 export const recoveryQueue = outputs.recoveryQueue;
 export const deadLetterQueue = outputs.deadLetterQueue;
 export const databaseId = outputs.databaseId;
+export const migrations = outputs.migrations;
 export const workflows = outputs.workflows;

@@ -21,6 +21,9 @@ export interface RecordedResource {
   protect: boolean;
   deleteBeforeReplace: boolean;
   ignoreChanges: string[];
+  /** URNs of the resources this one was declared to depend on. */
+  dependsOn: string[];
+  urn: string;
 }
 
 export interface MockRun {
@@ -58,6 +61,8 @@ interface RegistrationRequest {
   getProtect(): boolean | undefined;
   getDeletebeforereplace(): boolean;
   getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
+  getType(): string;
 }
 interface RegisteringMonitor {
   registerResource(request: RegistrationRequest, callback: unknown): unknown;
@@ -80,11 +85,22 @@ export async function inProgramDirectory<T>(declare: () => T | Promise<T>): Prom
   }
 }
 
+/** The token of the D1 migrations resource (a dynamic resource: `pulumi-nodejs:dynamic/<module>:<type>`). */
+export const MIGRATIONS_TYPE = "pulumi-nodejs:dynamic/d1:Migrations";
+
 const settle = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
 /** Computed outputs a real provider would return, so dependent inputs resolve. */
-function computed(type: string, name: string): Record<string, string> {
+function computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   if (type === "cloudflare:index/queue:Queue") return { queueId: `${name}-id` };
+  // A fresh database: the provider would apply every migration.
+  if (type === MIGRATIONS_TYPE)
+    return {
+      applied: (inputs.migrations as { name: string; sha256: string }[]).map(({ name, sha256 }) => ({
+        name,
+        sha256,
+      })),
+    };
   if (type === "cloudflare:index/d1Database:D1Database")
     return { uuid: `00000000-0000-4000-8000-${name.length.toString().padStart(12, "0")}` };
   return {};
@@ -99,14 +115,20 @@ export async function runUnderMocks(
   const resources: RecordedResource[] = [];
   const options = new Map<
     string,
-    Pick<RecordedResource, "protect" | "deleteBeforeReplace" | "ignoreChanges">
+    Pick<RecordedResource, "protect" | "deleteBeforeReplace" | "ignoreChanges" | "dependsOn">
   >();
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => {
-        const { protect = false, deleteBeforeReplace = false, ignoreChanges = [] } = options.get(name) ?? {};
-        resources.push({ type, name, inputs, protect, deleteBeforeReplace, ignoreChanges });
-        return { id: `${name}-id`, state: { ...inputs, ...computed(type, name) } };
+        const {
+          protect = false,
+          deleteBeforeReplace = false,
+          ignoreChanges = [],
+          dependsOn = [],
+        } = options.get(name) ?? {};
+        const urn = `urn:pulumi:${stack}::${PROJECT}::${type}::${name}`;
+        resources.push({ type, name, inputs, protect, deleteBeforeReplace, ignoreChanges, dependsOn, urn });
+        return { id: `${name}-id`, state: { ...inputs, ...computed(type, name, inputs) } };
       },
       call: ({ inputs }) => inputs,
     },
@@ -122,6 +144,7 @@ export async function runUnderMocks(
       protect: request.getProtect() === true,
       deleteBeforeReplace: request.getDeletebeforereplace(),
       ignoreChanges: request.getIgnorechangesList(),
+      dependsOn: request.getDependenciesList(),
     });
     return register(request, callback);
   };

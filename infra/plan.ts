@@ -48,6 +48,10 @@ const settings = (r: RecordedResource): string => {
       const dlq = i.deadLetterQueue ? `, dead letters → ${i.deadLetterQueue}` : "";
       return `consumer of ${i.queueId}: batch ${s.batchSize}, wait ${s.maxWaitTimeMs} ms, max_retries ${s.maxRetries}, retry delay ${s.retryDelay} s${dlq}`;
     }
+    case "Migrations":
+      return `D1 migrations, applied in order before the script: ${(i.migrations ?? [])
+        .map((m: { name: string; sha256: string }) => `${m.name} (sha256 ${m.sha256.slice(0, 12)}…)`)
+        .join(", ")}`;
     case "WorkersCronTrigger":
       return `cron ${(i.schedules ?? []).map((s: { cron: string }) => s.cron).join(", ")}`;
     case "WorkersScriptSubdomain":

@@ -13,6 +13,7 @@ import {
 } from "../worker/src/topology.ts";
 import { scriptBindings, workerUrl } from "./bindings.ts";
 import type { StackConfig } from "./config.ts";
+import { cloudflareApiToken, D1Migrations } from "./d1-migrations.ts";
 import { stackNames } from "./names.ts";
 
 type Consumer = (typeof QUEUES)[keyof typeof QUEUES]["consumer"];
@@ -87,6 +88,14 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
     { ...durable, ignoreChanges: ["primaryLocationHint"] },
   );
 
+  // Before the script: the new version must never meet a database without its migrations (it
+  // would fail closed). Not protected: it holds nothing, and deleting it undoes nothing.
+  const migrations = new D1Migrations(
+    "migrations",
+    { accountId, databaseId: database.uuid, apiToken: cloudflareApiToken() },
+    { ...replaceable, dependsOn: [database] },
+  );
+
   const script = new cloudflare.WorkersScript(
     "worker",
     {
@@ -100,7 +109,7 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
       bindings: scriptBindings(config, names, database.uuid),
       observability: { enabled: true, headSamplingRate: config.logSamplingPercent / 100 },
     },
-    { ...durable, dependsOn: [recoveryQueue, deadLetterQueue, database] },
+    { ...durable, dependsOn: [recoveryQueue, deadLetterQueue, database, migrations] },
   );
   const afterScript = { ...replaceable, dependsOn: [script] };
 
@@ -171,6 +180,7 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
     recoveryQueue: recoveryQueue.queueName,
     deadLetterQueue: deadLetterQueue.queueName,
     databaseId: database.uuid,
+    migrations: migrations.applied.apply((applied) => applied.map((m) => m.name)),
     workflows: pulumi.all(workflows.map((w) => w.workflowName)),
   };
 }

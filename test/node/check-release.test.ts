@@ -178,6 +178,8 @@ describe("npm run check-release", () => {
 describe("compareContracts", () => {
   const contract = (steps: string[], workflow = "payment"): ReleaseContract => ({
     events: { "payment/process-payout": { workflow, steps, payload: "p" } },
+    workflows: { payment: { name: "jobs-payment", className: "PaymentWorkflow" } },
+    queues: { recovery: "jobs-recovery" },
     recoveryMessage: { version: 1, formats: { 1: "f" } },
     migrations: [{ name: "0001_initial.sql", sha256: "a" }],
   });
