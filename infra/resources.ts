@@ -89,7 +89,10 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
   );
 
   // Before the script: the new version must never meet a database without its migrations (it
-  // would fail closed). Not protected: it holds nothing, and deleting it undoes nothing.
+  // would fail closed). Not protected: it holds nothing, and deleting it undoes nothing. Only a
+  // new database replaces it, and delete-first is harmless: its delete is a no-op, and the script
+  // depends on it by `dependsOn` alone (no input of the script reads it), so the engine neither
+  // replaces nor deletes the script with it, it only orders the script's update after it.
   const migrations = new D1Migrations(
     "migrations",
     { accountId, databaseId: database.uuid, apiToken: cloudflareApiToken() },
@@ -180,7 +183,7 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
     recoveryQueue: recoveryQueue.queueName,
     deadLetterQueue: deadLetterQueue.queueName,
     databaseId: database.uuid,
-    migrations: migrations.applied.apply((applied) => applied.map((m) => m.name)),
+    migrations: migrations.applied.apply((applied) => (applied ?? []).map((m) => m.name)),
     workflows: pulumi.all(workflows.map((w) => w.workflowName)),
   };
 }
