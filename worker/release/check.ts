@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { defaultBase, git, NoBaseReleaseError } from "./base.ts";
 import {
   compareContracts,
   contractOf,
@@ -21,8 +22,6 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { write: { type: "boolean" } },
 });
-const git = (...args: string[]) =>
-  execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 const root = git("rev-parse", "--show-toplevel");
 const file = join(root, "worker", "release.json");
 const REGENERATE = "npm run check-release -- --write";
@@ -37,31 +36,14 @@ if (values.write) {
   process.exit(0);
 }
 
-/**
- * The release this change will meet: the merge base with main; on main itself, the commit before
- * this one. Never this tree compared with itself, which would pass anything: without a base
- * (a shallow clone, say) the check stops and asks for one.
- */
-function defaultBase(): string {
-  const head = git("rev-parse", "HEAD");
-  for (const branch of ["origin/main", "main"]) {
-    let base: string;
-    try {
-      base = git("merge-base", "HEAD", branch);
-    } catch {
-      continue;
-    }
-    if (base !== head) return base;
-    try {
-      return git("rev-parse", "--verify", "HEAD^");
-    } catch {}
-  }
-  console.error(
-    "check-release: no base release found (no main branch, or a shallow clone): pass one, e.g. `npm run check-release -- origin/main`",
-  );
+let ref: string;
+try {
+  ref = positionals[0] ?? defaultBase();
+} catch (error) {
+  if (!(error instanceof NoBaseReleaseError)) throw error;
+  console.error(`check-release: ${error.message}: \`npm run check-release -- origin/main\``);
   process.exit(2);
 }
-const ref = positionals[0] ?? defaultBase();
 const commit = git("rev-parse", "--verify", `${ref}^{commit}`);
 
 /** BASE's sources beside this tree, sharing its node_modules, read by this tree's reader. */
