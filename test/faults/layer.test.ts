@@ -63,7 +63,15 @@ describe("the wrapper worker", () => {
     expect(raw.PLATFORM_FAULTS).toBe("{}");
     const { faults, stats } = await control();
     expect(faults).toEqual({});
-    expect(stats.injected).toEqual({ createFail: 0, createRate: 0, d1: 0, queueSend: 0 });
+    expect(stats.injected).toEqual({
+      createFail: 0,
+      createRate: 0,
+      d1: 0,
+      queueSend: 0,
+      createLost: 0,
+      d1Lost: 0,
+      queueSendLost: 0,
+    });
   });
 
   it("fails a route that reads D1 at d1FailRate 1, leaves a verified /health alone, and counts the faults", async () => {
@@ -244,5 +252,45 @@ describe("the layer on the real bindings", () => {
     );
     await expect(env.RECOVERY_QUEUE.sendBatch([{ body }])).rejects.toThrow(InjectedFaultError);
     expect(injector.stats).toMatchObject({ calls: { queueSend: 2 }, injected: { queueSend: 2 } });
+  });
+
+  it("commits every D1 statement and batch at d1LostAnswerRate 1, then throws as if the answer were lost", async () => {
+    const { injector, env } = wrapped({ d1LostAnswerRate: 1 });
+    const table = `lost_${Date.now().toString(36)}`;
+    await env.DB.exec(`CREATE TABLE ${table} (v INTEGER)`);
+    const insert = (v: number) => env.DB.prepare(`INSERT INTO ${table} (v) VALUES (?1)`).bind(v);
+    await expect(insert(1).run()).rejects.toThrow(
+      "D1_ERROR: network connection lost after the call took effect; injected platform fault (d1LostAnswerRate)",
+    );
+    await expect(env.DB.batch([insert(2), insert(4)])).rejects.toThrow(InjectedFaultError);
+    // Every write took effect although each caller was told it failed.
+    expect(await raw.DB.prepare(`SELECT sum(v) AS s FROM ${table}`).first("s")).toBe(7);
+    expect(injector.stats.injected).toMatchObject({ d1: 0, d1Lost: 2 });
+  });
+
+  it("creates the instances at createLostAnswerRate 1, then throws", async () => {
+    const { injector, env } = wrapped({ createLostAnswerRate: 1 });
+    const one = job();
+    const two = job();
+    await expect(env.EMAIL_WORKFLOW.createBatch({ instances: [one] })).rejects.toThrow(
+      /^Workflow createBatch: network connection lost after the call took effect/,
+    );
+    await expect(env.EMAIL_WORKFLOW.create(two)).rejects.toThrow(InjectedFaultError);
+    expect((await raw.EMAIL_WORKFLOW.get(one.id)).id).toBe(one.id);
+    expect((await raw.EMAIL_WORKFLOW.get(two.id)).id).toBe(two.id);
+    expect(injector.stats).toMatchObject({ instances: 2, injected: { createFail: 0, createLost: 2 } });
+  });
+
+  it("sends at queueSendLostAnswerRate 1, then throws; a before-effect failure draws no after-effect one", async () => {
+    const { injector, env } = wrapped({ queueSendLostAnswerRate: 1 });
+    await expect(env.RECOVERY_QUEUE.send({ eventId: id("lost") })).rejects.toThrow(
+      /^Queue send: network connection lost after the call took effect/,
+    );
+    expect(injector.stats.injected).toMatchObject({ queueSend: 0, queueSendLost: 1 });
+    injector.configure({ queueSendFailRate: 1, queueSendLostAnswerRate: 1 });
+    await expect(env.RECOVERY_QUEUE.sendBatch([{ body: { eventId: id("lost") } }])).rejects.toThrow(
+      "Queue sendBatch failed: injected platform fault (queueSendFailRate)",
+    );
+    expect(injector.stats.injected).toMatchObject({ queueSend: 1, queueSendLost: 0 });
   });
 });

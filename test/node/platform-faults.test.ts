@@ -32,6 +32,7 @@ describe("PLATFORM_FAULTS", () => {
     ["an unknown key", '{"d1FailRate": 0.1, "queueFailRate": 0.1}', /queueFailRate/],
     ["a rate above 1", '{"createFailRate": 1.01}', /createFailRate/],
     ["a negative rate", '{"queueSendFailRate": -0.1}', /queueSendFailRate/],
+    ["an after-effect rate above 1", '{"d1LostAnswerRate": 2}', /d1LostAnswerRate/],
     ["a fractional creation rate", '{"createRatePerSecond": 0.5}', /createRatePerSecond/],
     ["a zero creation rate", '{"createRatePerSecond": 0}', /createRatePerSecond/],
     ["a fractional seed", '{"seed": 1.5}', /seed/],
@@ -53,6 +54,15 @@ describe("PLATFORM_FAULTS", () => {
       "platform faults: createBatch 5% fail, creations > 100/s rejected (429), D1 2%, queue send 10%, seed 7",
     );
     expect(describePlatformFaults({ d1FailRate: 0.125 })).toBe("platform faults: D1 12.5%, random seed");
+    expect(
+      describePlatformFaults(
+        parsePlatformFaults(
+          '{"createLostAnswerRate": 0.05, "d1LostAnswerRate": 0.01, "queueSendLostAnswerRate": 0.1, "seed": 2}',
+        ),
+      ),
+    ).toBe(
+      "platform faults: createBatch 5% created, answer lost, D1 1% committed, answer lost, queue send 10% sent, answer lost, seed 2",
+    );
     expect(describePlatformFaults({})).toBe("platform faults: none, random seed");
   });
 });
@@ -103,7 +113,15 @@ describe("startRuntime with platformFaults and scheduledIntervalMs", () => {
   it("takes new faults at run time; none means the worker answers as usual", async () => {
     const { faults, stats } = await setPlatformFaults(runtime.url, {});
     expect(faults).toEqual({});
-    expect(stats.injected).toEqual({ createFail: 0, createRate: 0, d1: 0, queueSend: 0 });
+    expect(stats.injected).toEqual({
+      createFail: 0,
+      createRate: 0,
+      d1: 0,
+      queueSend: 0,
+      createLost: 0,
+      d1Lost: 0,
+      queueSendLost: 0,
+    });
     expect((await status("evt_runtime_faults")).status).toBe(404);
     const refused = await fetch(new URL(PLATFORM_FAULTS_PATH, runtime.url), { method: "POST", body: "[]" });
     expect(refused.status).toBe(400);

@@ -22,6 +22,14 @@ export const PlatformFaultsSchema = z.strictObject({
   d1FailRate: rate.optional(),
   /** Probability that one queue `send`/`sendBatch` throws. */
   queueSendFailRate: rate.optional(),
+  /**
+   * After the effect: the call took effect, then its answer was lost (it throws all the same).
+   * `createBatch`: the instances exist; D1: the statement or batch committed; queue: the
+   * message was sent. Drawn only for calls the before-effect faults let through.
+   */
+  createLostAnswerRate: rate.optional(),
+  d1LostAnswerRate: rate.optional(),
+  queueSendLostAnswerRate: rate.optional(),
   /** Seeds the random draws, so a run's sequence of failures can be reproduced. */
   seed: z.int().optional(),
 });
@@ -29,7 +37,7 @@ export const PlatformFaultsSchema = z.strictObject({
 export type PlatformFaults = z.infer<typeof PlatformFaultsSchema>;
 
 export const PLATFORM_FAULTS_EXAMPLE =
-  '{"createRatePerSecond": 100, "createFailRate": 0.05, "d1FailRate": 0.02, "queueSendFailRate": 0.1, "seed": 7}';
+  '{"createRatePerSecond": 100, "createFailRate": 0.05, "d1FailRate": 0.02, "queueSendFailRate": 0.1, "d1LostAnswerRate": 0.01, "seed": 7}';
 
 export class PlatformFaultsError extends Error {
   override readonly name = "PlatformFaultsError";
@@ -78,6 +86,13 @@ export function describePlatformFaults(faults: PlatformFaults): string {
     faults.createRatePerSecond ? `creations > ${faults.createRatePerSecond}/s rejected (429)` : undefined,
     faults.d1FailRate ? `D1 ${percent(faults.d1FailRate)}` : undefined,
     faults.queueSendFailRate ? `queue send ${percent(faults.queueSendFailRate)}` : undefined,
+    faults.createLostAnswerRate
+      ? `createBatch ${percent(faults.createLostAnswerRate)} created, answer lost`
+      : undefined,
+    faults.d1LostAnswerRate ? `D1 ${percent(faults.d1LostAnswerRate)} committed, answer lost` : undefined,
+    faults.queueSendLostAnswerRate
+      ? `queue send ${percent(faults.queueSendLostAnswerRate)} sent, answer lost`
+      : undefined,
   ].filter((part) => part !== undefined);
   if (parts.length === 0) parts.push("none");
   parts.push(faults.seed === undefined ? "random seed" : `seed ${faults.seed}`);

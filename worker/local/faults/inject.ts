@@ -7,7 +7,15 @@ import { PLATFORM_FAULTS_BINDING, type PlatformFaults } from "./config.ts";
  * worker only: the shipped bundle never imports it.
  */
 
-export type FaultKind = "createFail" | "createRate" | "d1" | "queueSend";
+export type FaultKind =
+  | "createFail"
+  | "createRate"
+  | "d1"
+  | "queueSend"
+  /** After the effect: it happened, and the caller was told it failed. */
+  | "createLost"
+  | "d1Lost"
+  | "queueSendLost";
 
 /** Every fault this layer throws; the message says it was injected and by which setting. */
 export class InjectedFaultError extends Error {
@@ -45,9 +53,18 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-type Stream = "create" | "d1" | "queueSend";
-const STREAMS: readonly Stream[] = ["create", "d1", "queueSend"];
-const RATE_KEY = { create: "createFailRate", d1: "d1FailRate", queueSend: "queueSendFailRate" } as const;
+type Stream = "create" | "d1" | "queueSend" | "createLost" | "d1Lost" | "queueSendLost";
+const STREAMS: readonly Stream[] = ["create", "d1", "queueSend", "createLost", "d1Lost", "queueSendLost"];
+const RATE_KEY = {
+  create: "createFailRate",
+  d1: "d1FailRate",
+  queueSend: "queueSendFailRate",
+  createLost: "createLostAnswerRate",
+  d1Lost: "d1LostAnswerRate",
+  queueSendLost: "queueSendLostAnswerRate",
+} as const;
+/** Which calls each after-effect stream draws for. */
+type LostStream = "createLost" | "d1Lost" | "queueSendLost";
 
 const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
 
@@ -132,7 +149,15 @@ export class PlatformFaultInjector {
     this.#stats = {
       seed: this.#seed,
       calls: { create: 0, d1: 0, queueSend: 0 },
-      injected: { createFail: 0, createRate: 0, d1: 0, queueSend: 0 },
+      injected: {
+        createFail: 0,
+        createRate: 0,
+        d1: 0,
+        queueSend: 0,
+        createLost: 0,
+        d1Lost: 0,
+        queueSendLost: 0,
+      },
       instances: 0,
       peakCreationsPerSecond: 0,
     };
@@ -152,10 +177,25 @@ export class PlatformFaultInjector {
   }
 
   /** Counts one call and draws for it; draws only when its rate is set, so a seed's sequence is per kind. */
-  #fails(stream: Stream): boolean {
+  #fails(stream: "create" | "d1" | "queueSend"): boolean {
     this.#stats.calls[stream] += 1;
+    return this.#draw(stream);
+  }
+
+  #draw(stream: Stream): boolean {
     const rate = this.#faults[RATE_KEY[stream]] ?? 0;
     return rate > 0 && this.#streams[stream]() < rate;
+  }
+
+  /** Runs the real call; then, at the stream's rate, throws as if its answer were lost. */
+  async #afterEffect<T>(stream: LostStream, what: string, call: () => Promise<T>): Promise<T> {
+    const result = await call();
+    if (!this.#draw(stream)) return result;
+    this.#stats.injected[stream] += 1;
+    throw new InjectedFaultError(
+      stream,
+      `${what}: network connection lost after the call took effect; injected platform fault (${RATE_KEY[stream]})`,
+    );
   }
 
   #d1(): void {
@@ -215,11 +255,11 @@ export class PlatformFaultInjector {
       return intercept(target, {
         create: async (...args) => {
           this.#admit("create", instancesAsked("create", args[0]));
-          return workflow.create(...args);
+          return this.#afterEffect("createLost", "Workflow create", () => workflow.create(...args));
         },
         createBatch: async (...args) => {
           this.#admit("createBatch", instancesAsked("createBatch", args[0]));
-          return workflow.createBatch(...args);
+          return this.#afterEffect("createLost", "Workflow createBatch", () => workflow.createBatch(...args));
         },
       });
     });
@@ -235,7 +275,9 @@ export class PlatformFaultInjector {
       prepare: (query) => this.#statement(db.prepare(query as string)),
       batch: async (statements) => {
         this.#d1();
-        return db.batch((statements as unknown[]).map(original));
+        return this.#afterEffect("d1Lost", "D1_ERROR", () =>
+          db.batch((statements as unknown[]).map(original)),
+        );
       },
       // A session prepares and batches like the database, so it gets the same faults.
       ...(typeof db.withSession === "function"
@@ -249,7 +291,7 @@ export class PlatformFaultInjector {
       (method: "first" | "all" | "run" | "raw") =>
       async (...args: unknown[]) => {
         this.#d1();
-        return statement[method](...args);
+        return this.#afterEffect("d1Lost", "D1_ERROR", () => statement[method](...args));
       };
     return intercept(statement, {
       bind: (...values) => this.#statement(statement.bind(...values)),
@@ -266,11 +308,11 @@ export class PlatformFaultInjector {
       return intercept(target, {
         send: async (...args) => {
           this.#queueSend("send");
-          return queue.send(...args);
+          return this.#afterEffect("queueSendLost", "Queue send", () => queue.send(...args));
         },
         sendBatch: async (...args) => {
           this.#queueSend("sendBatch");
-          return queue.sendBatch(...args);
+          return this.#afterEffect("queueSendLost", "Queue sendBatch", () => queue.sendBatch(...args));
         },
       });
     });

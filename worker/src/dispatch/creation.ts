@@ -134,8 +134,8 @@ async function skipCancelled(env: Env, jobs: JobParams[]): Promise<void> {
 
 /**
  * A cancel that looked before these instances existed could not stop them: look again now that
- * they do, and stop any whose event was cancelled meanwhile. Best effort: the workflow also looks
- * before every step that follows a delay or another step.
+ * they do, and stop any whose event was cancelled meanwhile. Best effort (an evicted isolate never
+ * gets here): what keeps the promise is the workflow's look at the row before every attempt.
  */
 async function stopCancelled(env: Env, binding: Workflow, created: readonly JobParams[]): Promise<void> {
   try {

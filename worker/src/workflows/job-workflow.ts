@@ -30,8 +30,13 @@ export interface JobResult {
   error?: string;
 }
 
-/** A step's result: a permanent failure is an answer, not an exception, so it is never retried. */
-type StepResult = { ok: true; status: number } | { ok: false; reason: string; stopped?: Stop };
+/**
+ * A step's result: a permanent failure is an answer, not an exception, so it is never retried.
+ * `cancelled`: performed, and the event was cancelled while the call was under way.
+ */
+type StepResult =
+  | { ok: true; status: number; cancelled?: true }
+  | { ok: false; reason: string; stopped?: Stop };
 
 /**
  * Why the row says no further step may run: cancelled, or a state a newer release wrote (after a
@@ -66,26 +71,14 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const steps = stepsOf(job.name);
     const done: JobResult["steps"] = [];
     for (const [index, name] of steps.entries()) {
-      // A producer may cancel while this instance sleeps or between steps: look before each step
-      // that follows either (an event's only immediate step needs no look, keeping it cheap).
-      if (index > 0 || job.runAt !== undefined) {
-        // The step's name (and its boolean answer, once cached) is kept from before the unknown
-        // state was looked for: renaming it would repeat the look in every in-flight instance.
-        const stop = (await step.do(`cancelled before ${name}`, recordStep(this.env), () =>
-          stopOf(this.env, job.id),
-        )) as Stop | boolean | null;
-        if (stop === true || stop === "cancelled") return { status: "cancelled", steps: done };
-        if (stop === "left_alone") return { status: "left_alone", steps: done };
-      }
       let result: StepResult;
       try {
         const last = index === steps.length - 1;
-        // A producer may cancel while the instance sleeps, between steps or between attempts: the
-        // call looks first then (an immediate event's first attempt does not, keeping it cheap;
-        // its creation already skipped events cancelled before it).
-        const look = index > 0 || job.runAt !== undefined;
+        // Every attempt looks at the row before it calls: a producer may cancel while the instance
+        // sleeps, between steps, between attempts, or while it is still being created (a cancel
+        // acknowledged then could not stop an instance that did not exist yet).
         result = await step.do(name, stepConfig(this.env), (ctx) =>
-          this.call(job, name, ctx.attempt, last ? steps.length : undefined, look || ctx.attempt > 1),
+          this.call(job, name, ctx.attempt, last ? steps.length : undefined),
         );
       } catch (error) {
         const reason = bounded(
@@ -116,6 +109,12 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         return { status: "queued_for_retry", steps: done, failedStep: name };
       }
       if (!result.ok && result.stopped) return { status: result.stopped, steps: done };
+      if (result.ok && result.cancelled) {
+        // Performed, but a cancel was acknowledged while the call was under way: the output says
+        // so, as the row does, rather than contradict it.
+        done.push({ step: name, status: result.status });
+        return { status: "cancelled", steps: done };
+      }
       if (!result.ok) {
         const reason = `${name} failed permanently: ${result.reason}`;
         const outcome = {
@@ -140,9 +139,9 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     name: string,
     attempt: number,
     deliveredSteps: number | undefined,
-    look: boolean,
   ): Promise<StepResult> {
-    const stop = look ? await stopOf(this.env, job.id) : null;
+    // A failed look fails the attempt: calling without knowing could break an acknowledged cancel.
+    const stop = await stopOf(this.env, job.id);
     if (stop !== null) return { ok: false, reason: stop, stopped: stop };
     const outcome = await callBackend(this.env, job, name);
     log.info("backend.call", {
@@ -156,15 +155,19 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       // The delivery receipt, inside the last step (no extra step per event) and non-fatal: if it
       // cannot be written, the reconciler finds the complete instance and writes it. It counts
       // the event's successful calls, one per step, in the same batch.
-      if (deliveredSteps !== undefined)
-        await transition(
+      if (deliveredSteps !== undefined) {
+        const recorded = await transition(
           this.env.DB,
           job.id,
           "deliver",
           "workflow",
           { dueAt: null, calls: { ok: deliveredSteps } },
           null,
-        ).catch(() => false);
+        ).catch(() => undefined);
+        // Refused (not a failed write): a cancel came while the call was under way.
+        if (recorded === false && (await stopOf(this.env, job.id).catch(() => null)) === "cancelled")
+          return { ok: true, status: outcome.status, cancelled: true };
+      }
       return { ok: true, status: outcome.status };
     }
     if (outcome.kind === "dead") return { ok: false, reason: outcome.reason };
