@@ -9,6 +9,7 @@ import {
   SECRETS,
   VARS,
   type VarName,
+  VERSION_METADATA,
   WORKFLOW_KINDS,
   WORKFLOWS,
 } from "../worker/src/topology.ts";
@@ -61,6 +62,7 @@ export function scriptBindings(
     })),
     { type: "queue", name: QUEUES.recovery.binding, queueName: names.recoveryQueue },
     { type: "d1", name: DATABASE.binding, id: databaseId },
+    { type: "version_metadata", name: VERSION_METADATA.binding },
     ...(Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => ({
       type: "ratelimit",
       name: RATE_LIMITS[name].binding,
@@ -97,6 +99,7 @@ export function expectedBindingNames(): string[] {
     ...WORKFLOW_KINDS.map((kind) => WORKFLOWS[kind].binding),
     QUEUES.recovery.binding,
     DATABASE.binding,
+    VERSION_METADATA.binding,
     ...Object.values(RATE_LIMITS).map((limit) => limit.binding),
     ...vars,
     SECRETS.authToken,

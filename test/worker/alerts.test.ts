@@ -208,6 +208,23 @@ describe("alerts", () => {
     expect(alerts[1]?.text).toMatch(/^RESOLVED \[.*\] Dead events: no new dead events since the last check/);
   });
 
+  it("alerts on events that died between the deploy and the first check, not on those from before it", async () => {
+    await deadEvents(2);
+    // The deploy: the version metadata's upload time. Then events die before any check ran.
+    const deployedAt = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    await deadEvents(3);
+    // A stack that never checked alerts: no alert state yet.
+    await testEnv.DB.prepare("DELETE FROM alert_state").run();
+    const env = stackEnv({
+      ALERT_DEAD_EVENTS: "3",
+      CF_VERSION_METADATA: { id: uid("version"), tag: "", timestamp: new Date(deployedAt).toISOString() },
+    });
+    await scheduled(env);
+    const firing = await onlyAlert(env.STACK_NAME);
+    expect(firing.alert).toMatchObject({ condition: "dead-events", status: "firing", deadEvents: 3 });
+  });
+
   it("alerts on the backend failure rate only with at least ALERT_MIN_CALLS calls, then resolves", async () => {
     await allClear();
     // Calls that fail: three 503s before the event is delivered.

@@ -10,6 +10,7 @@ import {
   RETENTION,
   SECRETS,
   VARS,
+  VERSION_METADATA,
   WORKER_NAME,
   WORKFLOWS,
 } from "../src/topology.ts";
@@ -65,6 +66,7 @@ export function localWorkerOptions(settings: LocalSettings) {
       Object.values(WORKFLOWS).map((w) => [w.binding, { name: w.name, className: w.className }]),
     ),
     d1Databases: { [DATABASE.binding]: DATABASE.name },
+    versionMetadata: VERSION_METADATA.binding,
     queueProducers: { [QUEUES.recovery.binding]: { queueName: QUEUES.recovery.name } },
     queueConsumers: {
       [QUEUES.recovery.name]: {

@@ -1,6 +1,14 @@
 import type { JobParams } from "./events/job.ts";
 import type { RecoveryMessage } from "./recovery/message.ts";
-import type { DATABASE, QUEUES, RATE_LIMITS, SECRETS, VarName, WorkflowBinding } from "./topology.ts";
+import type {
+  DATABASE,
+  QUEUES,
+  RATE_LIMITS,
+  SECRETS,
+  VarName,
+  VERSION_METADATA,
+  WorkflowBinding,
+} from "./topology.ts";
 
 type Secrets = { [K in (typeof SECRETS)[keyof typeof SECRETS]]?: string };
 type Vars = { [K in VarName]?: string };
@@ -13,4 +21,7 @@ export type Env = Workflows &
   Queues &
   RateLimits &
   Secrets &
-  Vars & { [K in (typeof DATABASE)["binding"]]: D1Database };
+  Vars & { [K in (typeof DATABASE)["binding"]]: D1Database } & {
+    /** Optional: a stack deployed before it was bound starts alerting from its first check. */
+    [K in (typeof VERSION_METADATA)["binding"]]?: WorkerVersionMetadata;
+  };

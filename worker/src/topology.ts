@@ -46,6 +46,12 @@ export const WORKFLOW_KINDS = Object.keys(WORKFLOWS) as WorkflowKind[];
 export const DATABASE = { binding: "DB", name: "jobs", migrationsTable: "d1_migrations" } as const;
 
 /**
+ * The running version's id and upload time (Cloudflare's version metadata binding; locally the
+ * runtime's start): alerting starts from the deploy that set it up, not from its first check.
+ */
+export const VERSION_METADATA = { binding: "CF_VERSION_METADATA" } as const;
+
+/**
  * Tier 2 and 3. A workflow that gives up sends a pointer to the recovery queue; after
  * `maxRetries` failed deliveries the queue moves it to the dead-letter queue. Every consumer
  * field is set explicitly: local defaults differ from production's.

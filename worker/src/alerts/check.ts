@@ -55,6 +55,7 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<AlertsRep
       env.DB,
       checks.map((c) => c.condition),
       now,
+      alertingSince(env, now),
     );
     // Each condition on its own: one that fails (or waits on the webhook) holds up no other.
     await Promise.all(
@@ -68,6 +69,12 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<AlertsRep
     log.error("alerts.failed", { error: bounded(String(error)) });
     return { kind: "failed" };
   }
+}
+
+/** When this version was deployed (alerting was set up then); `now` where it is not bound. */
+function alertingSince(env: Env, now: number): number {
+  const deployed = Date.parse(env.CF_VERSION_METADATA?.timestamp ?? "");
+  return Number.isFinite(deployed) ? Math.min(deployed, now) : now;
 }
 
 async function checkOne(

@@ -24,23 +24,28 @@ export interface AlertState {
   version: number;
 }
 
-/** Every condition's state; a condition never seen starts clear. */
+/**
+ * Every condition's state; a condition never seen starts clear, its dead events counted from
+ * `since` (when alerting was set up: the deploy), not from whenever its first check happens.
+ */
 export async function readAlertStates(
   db: D1Database,
   conditions: readonly string[],
   now: number,
+  since: number,
 ): Promise<Map<string, AlertState>> {
   await requireSchema(db);
   const [, read] = await db.batch([
     db
       .prepare(
-        // A condition seen for the first time starts from the history as it is now: dead events
-        // from before alerts existed are not "new", and the first check scans nothing old.
+        // A condition seen for the first time starts from the history as it stood at `since`:
+        // dead events from before alerting existed are not "new", those since are (event_history_at).
         `INSERT INTO alert_state (condition, updated_at, cursor)
-         SELECT value, ?2, (SELECT COALESCE(MAX(rowid), 0) FROM event_history) FROM json_each(?1) WHERE true
+         SELECT value, ?2, (SELECT COALESCE(MAX(rowid), 0) FROM event_history WHERE at < ?3)
+         FROM json_each(?1) WHERE true
          ON CONFLICT (condition) DO NOTHING`,
       )
-      .bind(JSON.stringify(conditions), now),
+      .bind(JSON.stringify(conditions), now, since),
     db
       .prepare("SELECT * FROM alert_state WHERE condition IN (SELECT value FROM json_each(?1))")
       .bind(JSON.stringify(conditions)),
