@@ -5,6 +5,7 @@ import type { Bundle } from "../worker/build.ts";
 import {
   COMPATIBILITY_DATE,
   DEPLOYED_COMPATIBILITY_FLAGS,
+  instanceRetentionMs,
   QUEUES,
   RECONCILER,
   RETENTION,
@@ -28,10 +29,6 @@ export function consumerSettings(consumer: Consumer) {
   };
 }
 
-const DAY_MS = 86_400_000;
-/** Cloudflare keeps Workflow instance state at most 30 days (paid plans). */
-const MAX_INSTANCE_RETENTION_DAYS = 30;
-
 /**
  * How each resource may be deleted or replaced. Every resource here is keyed by a name in the
  * account, so Pulumi's default create-then-delete replacement would write the new one under the
@@ -44,10 +41,6 @@ export function lifecycle(config: StackConfig) {
     durable: { deleteBeforeReplace: true, protect: config.protectData },
     replaceable: { deleteBeforeReplace: true },
   } satisfies Record<string, pulumi.CustomResourceOptions>;
-}
-
-export function instanceRetentionMs(config: StackConfig): number {
-  return Math.min(config.retentionDays, MAX_INSTANCE_RETENTION_DAYS) * DAY_MS;
 }
 
 /**
@@ -128,8 +121,8 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
           concurrency: { limit: config.workflowConcurrency },
           // Instance state lives as long as the event records that point at it, within the cap.
           defaultRetention: {
-            successRetention: instanceRetentionMs(config),
-            errorRetention: instanceRetentionMs(config),
+            successRetention: instanceRetentionMs(config.retentionDays),
+            errorRetention: instanceRetentionMs(config.retentionDays),
           },
         },
         { ...durable, dependsOn: [script] },

@@ -78,8 +78,17 @@ export const RECOVERY = {
   maxDelaySeconds: 86_400,
 } as const;
 
-/** Retention sweep: delivered and discarded failures and old receipts; dead ones stay. */
-export const RETENTION = { cron: "17 * * * *", defaultDays: 7 } as const;
+/**
+ * Retention sweep: delivered and discarded failures and old receipts; dead ones stay. The stack's
+ * Workflows keep finished instances as long, up to Cloudflare's ceiling (`maxInstanceDays`).
+ */
+export const RETENTION = { cron: "17 * * * *", defaultDays: 7, maxInstanceDays: 30 } as const;
+
+const DAY_MS = 86_400_000;
+
+/** How long the stack's Workflows keep a finished instance, for `retentionDays` configured. */
+export const instanceRetentionMs = (retentionDays: number) =>
+  Math.min(retentionDays, RETENTION.maxInstanceDays) * DAY_MS;
 
 /**
  * The reconciler: every minute, repairs what can strand (accepted events without an instance,
@@ -99,6 +108,11 @@ export const RECONCILER = {
    * its instance how it is doing: beyond four attempts with their timeouts.
    */
   instanceCheckAfterMs: 30 * 60 * 1000,
+  /**
+   * The first check comes sooner: an instance that finished without its ending recorded (the
+   * receipt's write lost) is put right within minutes, not half an hour.
+   */
+  firstCheckAfterMs: 2 * 60 * 1000,
   /** How late a recovery delivery may be before its pointer is sent again. */
   deliveryGraceMs: 15 * 60 * 1000,
 } as const;

@@ -174,7 +174,7 @@ async function settle(
   const started = new Set(report.started);
   const byCheckTime = Map.groupBy(
     jobs.filter((job) => started.has(job.id)),
-    (job) => Math.max(now, job.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env),
+    (job) => Math.max(now, job.runAt ?? 0) + RECONCILER.firstCheckAfterMs * delayScale(env),
   );
   try {
     for (const [claim, ids] of Map.groupBy(report.released, claimOf))

@@ -1,4 +1,5 @@
 import type { Env } from "../env.ts";
+import { type ProducerStatus, resentStatus } from "../lifecycle/status.ts";
 import { log } from "../log.ts";
 import { recordAccepted } from "../store/admission.ts";
 import { SchemaNotReadyError } from "../store/schema.ts";
@@ -8,7 +9,7 @@ import { createInstances } from "./creation.ts";
 
 export interface DispatchResult {
   ids: string[];
-  instances: { id: string; name: string; status: "queued" | "scheduled" | "cancelled" }[];
+  instances: { id: string; name: string; status: ProducerStatus }[];
   errors?: { id: string; error: string }[];
 }
 
@@ -57,10 +58,13 @@ export async function dispatch(
       continue;
     }
     if (outcome?.kind === "new") fresh.push(job);
-    const scheduled = outcome?.kind === "duplicate" ? outcome.scheduled : job.runAt !== undefined;
-    // A re-send of a cancelled event starts nothing and says so.
+    // A re-send starts nothing and says where its event is: delivered, dead, cancelled, waiting.
     const status =
-      outcome?.kind === "duplicate" && outcome.cancelled ? "cancelled" : scheduled ? "scheduled" : "queued";
+      outcome?.kind === "duplicate"
+        ? resentStatus(outcome.state, outcome.scheduled)
+        : job.runAt !== undefined
+          ? "scheduled"
+          : "queued";
     result.ids.push(job.id);
     result.instances.push({ id: job.id, name: job.name, status });
     log.info(outcome?.kind === "new" ? "dispatch.accepted" : "dispatch.duplicate", {

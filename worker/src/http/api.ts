@@ -38,7 +38,9 @@ export const DispatchResponse = z.object({
     z.object({
       id: z.string(),
       name: z.string(),
-      status: z.enum(["queued", "scheduled", "cancelled"]),
+      status: z
+        .enum(PRODUCER_STATUSES)
+        .describe("queued or scheduled when new; a re-send says where its event is (complete, dead, ...)"),
     }),
   ),
   errors: z

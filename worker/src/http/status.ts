@@ -1,8 +1,8 @@
 import type { Env } from "../env.ts";
 import { INSTANCE_ID } from "../events/job.ts";
-import { producerStatus } from "../lifecycle/status.ts";
+import { type InstanceReading, producerStatus } from "../lifecycle/status.ts";
 import { loadEvent } from "../store/events.ts";
-import { instanceStatus } from "../workflows/status.ts";
+import { locateInstance } from "../workflows/status.ts";
 import type { StatusResponse } from "./api.ts";
 
 /**
@@ -16,8 +16,11 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
   // The instance's status counts only while the event runs in it (its ending is the event's
   // state); its output, the steps' answers, is reported whenever there is one. An event this
   // release cannot route is still the producer's event: reported from its row.
-  const instance = await instanceStatus(env, id, event.name);
-  const { status, error: stateError } = producerStatus(event, instance, Date.now());
+  const found = await locateInstance(env, id, event.name);
+  const reading: InstanceReading =
+    found === "missing" ? "missing" : found === "unknown" ? "unavailable" : found.status;
+  const instance = typeof found === "string" ? undefined : found.status;
+  const { status, error: stateError } = producerStatus(event, reading, Date.now());
   const waiting = event.state === "accepted" || event.state === "started";
   const error =
     waiting && event.unroutable !== undefined

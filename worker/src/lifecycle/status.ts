@@ -6,6 +6,23 @@ import type { StoredEvent } from "../store/events.ts";
  * it. `complete` means every step was performed: an event handed to the recovery tier is
  * `waiting` (for its next attempt) until it is delivered or dead, never `complete`.
  */
+/** What a re-sent event's dispatch answer says: its state, without asking its instance. */
+export function resentStatus(state: string, scheduled: boolean): ProducerStatus {
+  switch (state) {
+    case "delivered":
+      return "complete";
+    case "dead":
+    case "discarded":
+      return "dead";
+    case "cancelled":
+      return "cancelled";
+    case "retrying":
+      return "waiting";
+    default:
+      return scheduled ? "scheduled" : "queued";
+  }
+}
+
 export const PRODUCER_STATUSES = [
   "queued",
   "scheduled",
@@ -27,9 +44,18 @@ export interface ProducerError {
   message: string;
 }
 
+/**
+ * What a running event's instance says, when the row has not caught up: "unavailable" when the
+ * platform could not say (never read as "no instance": that would answer queued).
+ */
+export type InstanceReading = InstanceStatus | "missing" | "unavailable";
+
+/** An instance's output as the workflow writes it (`JobResult`), read loosely: it crossed releases. */
+const outputStatus = (instance: InstanceStatus) => (instance.output as { status?: unknown } | null)?.status;
+
 export function producerStatus(
   event: StoredEvent,
-  instance: InstanceStatus | undefined,
+  reading: InstanceReading,
   now: number,
 ): { status: ProducerStatus; error?: ProducerError } {
   const delayed = event.runAt !== null && event.runAt > now;
@@ -50,7 +76,16 @@ export function producerStatus(
       return { status: "waiting", error: { name: "RetryingEvent", message: event.lastError } };
     case "accepted":
     case "started": {
-      if (instance === undefined) return { status: delayed ? "scheduled" : "queued" };
+      if (reading === "unavailable")
+        return {
+          status: "unknown",
+          error: {
+            name: "InstanceUnavailable",
+            message: "Its workflow instance could not be read: ask again",
+          },
+        };
+      if (reading === "missing") return { status: delayed ? "scheduled" : "queued" };
+      const instance = reading;
       switch (instance.status) {
         case "queued":
         case "running":
@@ -59,9 +94,20 @@ export function producerStatus(
           return { status: instance.status };
         case "waiting":
           return { status: delayed ? "scheduled" : "waiting" };
-        // Finished in the instance, its ending not recorded yet (the reconciler records it).
+        // Finished in the instance, its ending not recorded yet (the reconciler records it):
+        // what the instance says is what happened.
         case "complete":
-          return { status: "running" };
+          switch (outputStatus(instance)) {
+            case "delivered":
+              return { status: "complete" };
+            case "cancelled":
+              return { status: "cancelled" };
+            case "queued_for_retry":
+            case "hand_over_pending":
+              return { status: "waiting" };
+            default:
+              return { status: "unknown" };
+          }
         case "errored":
         case "terminated":
           return {

@@ -10,10 +10,11 @@ import { ALL_STEPS, type StoredEvent, toEvent, transition, transitionMany } from
 import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import type { JobResult } from "../workflows/job-workflow.ts";
-import { findInstance } from "../workflows/status.ts";
+import { findInstance, NOT_FOUND } from "../workflows/status.ts";
 import { delayScale } from "./delay.ts";
 import { deliveryDue, handOver } from "./hand-over.ts";
 import { sendPointers } from "./pointers.ts";
+import { instanceRetention, retentionDays } from "./retention.ts";
 
 /** Creation attempts, and time, after which an event that cannot be created is shown dead. */
 const MAX_CREATE_ATTEMPTS = 20;
@@ -94,19 +95,25 @@ async function createRoutable(
   claimed: (StoredEvent & { job: JobParams })[],
 ) {
   // Transient trouble is never terminal: only an event that could not be created for a day, over
-  // many attempts, and has no instance, is shown dead (replayable from its first step).
-  const stale = (c: (typeof claimed)[number]) =>
+  // many attempts, and has no instance, is shown dead (replayable from its first step). So is one
+  // an earlier attempt may have created, with no instance now, past the instances' retention.
+  const abandoned = (c: (typeof claimed)[number]) =>
     c.createAttempts > MAX_CREATE_ATTEMPTS && c.createdAt < now - ABANDON_AFTER_MS;
+  const forgotten = (c: (typeof claimed)[number]) => c.createAttempts > 1 && forgettable(env, c, now);
+  const stale = (c: (typeof claimed)[number]) => abandoned(c) || forgotten(c);
   const keep = new Set<string>();
-  for (const { job } of claimed.filter(stale)) {
+  for (const event of claimed.filter(stale)) {
+    const { job } = event;
     const binding = env[WORKFLOWS[CATALOG[job.name].workflow].binding];
     // Created meanwhile, or the platform cannot say: treat as any other claimed event.
     if ((await lookUp(binding, job.id)) !== "missing") {
       keep.add(job.id);
       continue;
     }
-    const error = `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts over a day`;
-    const abandoned = await transition(
+    const error = forgotten(event)
+      ? gone(env)
+      : `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts over a day`;
+    const ended = await transition(
       env.DB,
       job.id,
       "abandon",
@@ -114,7 +121,7 @@ async function createRoutable(
       { remainingSteps: stepsOf(job.name), lastError: error, failed: true, dueAt: null },
       { tier: "reconciler", step: null, outcome: "dead", detail: error },
     );
-    if (abandoned) report.abandoned += 1;
+    if (ended) report.abandoned += 1;
   }
   const jobs = claimed.filter((c) => !stale(c) || keep.has(c.job.id));
   if (jobs.length === 0) return;
@@ -175,20 +182,31 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
   if (event.unroutable !== undefined) return endUnroutable(env, event, now);
   if (!event.job || !isEventName(event.name)) return false;
   const job = event.job;
-  let status: InstanceStatus;
-  try {
-    status = await (await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(event.id)).status();
-  } catch {
-    // No such instance: it was never really created, or it is gone. Create it (again).
+  const found = await lookUpInstance(env, event);
+  if (found === "unknown") return false; // The platform could not say: the claim moved the check on.
+  if (found === "missing") {
+    // Never created after all (its creation's answer lost), or forgotten: only the first may be
+    // created again. Past the instances' retention it may have run every step: an operator decides.
+    if (!forgettable(env, event, now))
+      return transition(
+        env.DB,
+        event.id,
+        "recreate",
+        "reconciler",
+        { dueAt: now },
+        history("instance missing"),
+      );
+    const error = gone(env);
     return transition(
       env.DB,
       event.id,
-      "recreate",
+      "giveUp",
       "reconciler",
-      { dueAt: now },
-      history("instance missing"),
+      { remainingSteps: stepsOf(event.name), lastError: error, failed: true, dueAt: null },
+      { tier: "reconciler", step: null, outcome: "dead", detail: error },
     );
   }
+  const status = found;
   const output = (status.output ?? undefined) as JobResult | undefined;
   switch (status.status) {
     case "complete": {
@@ -231,7 +249,7 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
       // Still running, sleeping or queued: the claim moved the check on; a delayed one waits
       // until after its delay.
       if (event.runAt !== null && event.runAt > now) {
-        const next = event.runAt + RECONCILER.instanceCheckAfterMs * delayScale(env);
+        const next = event.runAt + RECONCILER.firstCheckAfterMs * delayScale(env);
         await env.DB.prepare(`UPDATE events SET due_at = ?2 WHERE id = ?1 AND ${fromClause("recreate")}`)
           .bind(event.id, next)
           .run();
@@ -262,7 +280,7 @@ async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise
           "start",
           "reconciler",
           {
-            dueAt: Math.max(now, event.runAt ?? 0) + RECONCILER.instanceCheckAfterMs * delayScale(env),
+            dueAt: Math.max(now, event.runAt ?? 0) + RECONCILER.firstCheckAfterMs * delayScale(env),
           },
           null,
           now,
@@ -302,5 +320,28 @@ async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise
     { tier: "reconciler", step: null, outcome: "dead", detail: error },
   );
 }
+
+/** The instance's status; "missing" only when the platform says there is none. */
+async function lookUpInstance(env: Env, event: StoredEvent): Promise<InstanceStatus | "missing" | "unknown"> {
+  if (!isEventName(event.name)) return "unknown";
+  try {
+    return await (await env[WORKFLOWS[CATALOG[event.name].workflow].binding].get(event.id)).status();
+  } catch (error) {
+    return error instanceof Error && NOT_FOUND.test(error.message) ? "missing" : "unknown";
+  }
+}
+
+/**
+ * Whether the event's instance, had it existed, may have been forgotten by now: it finished no
+ * sooner than the event was accepted and due, and is kept that long after.
+ */
+const forgettable = (env: Env, event: StoredEvent, now: number) =>
+  Math.max(event.createdAt, event.runAt ?? 0) + instanceRetention(env) - FORGET_MARGIN_MS <= now;
+/** Clocks and the platform's own sweep are not exact: an hour's doubt counts as forgotten. */
+const FORGET_MARGIN_MS = 60 * 60 * 1000;
+
+const gone = (env: Env) =>
+  `Its workflow instance is not found, and is older than the instances' retention (${retentionDays(env)} days): ` +
+  "it may have performed every step with its ending never recorded. Check with the backend, then replay or discard it";
 
 const history = (outcome: string) => ({ tier: "reconciler", step: null, outcome, detail: null }) as const;

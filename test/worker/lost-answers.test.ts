@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../worker/src/env.ts";
+import type { JobParams } from "../../worker/src/events/job.ts";
+import { eventStatus } from "../../worker/src/http/status.ts";
+import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { loadEvent } from "../../worker/src/store/events.ts";
+import { RECONCILER } from "../../worker/src/topology.ts";
+import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
+
+/**
+ * What the worker says and does when a write or a look-up happened but its answer was lost: the
+ * workflow's receipt never written, the Workflows API failing a look-up, an instance forgotten
+ * past its retention. /status says what is true, the reconciler puts it right within minutes,
+ * and only an instance that is truly not there is created again.
+ */
+const DAY_MS = 86_400_000;
+
+const jobOf = (id: string): JobParams => ({
+  id,
+  name: "email/reset-password",
+  payload: resetPassword,
+  traceId: id,
+  idempotencyKey: id,
+  createdAt: new Date().toISOString(),
+});
+
+/** An env whose Workflows API fails every look-up (not "not found": it cannot say). */
+function blind(): Env {
+  const real = testEnv.EMAIL_WORKFLOW;
+  const binding = new Proxy(real, {
+    get(target, key) {
+      if (key === "get")
+        return async () => {
+          throw new Error("internal error: the Workflows API is unavailable");
+        };
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { ...testEnv, EMAIL_WORKFLOW: binding };
+}
+
+/** An event delivered by its instance whose receipt was lost: the row still says `state`. */
+async function receiptLost(state: "accepted" | "started"): Promise<string> {
+  const id = uid(`lost_${state}`);
+  await storeEvent({ id, job: jobOf(id), state: "accepted", dueAt: Date.now() + 60_000 });
+  await testEnv.EMAIL_WORKFLOW.create({ id, params: jobOf(id) });
+  await statusIs(id, "complete");
+  // The receipt's write is undone: as if its answer, and the write, were lost.
+  await testEnv.DB.prepare("UPDATE events SET state = ?2, due_at = ?3 WHERE id = ?1")
+    .bind(id, state, Date.now() - 1)
+    .run();
+  return id;
+}
+
+const stateOf = async (id: string) => (await loadEvent(testEnv.DB, id))?.state;
+
+describe("/status when the row and the instance disagree", () => {
+  it("says complete for an event whose instance delivered it, its receipt lost", async () => {
+    const id = await receiptLost("started");
+    expect((await eventStatus(testEnv, id))?.status).toBe("complete");
+  });
+
+  it("says it cannot tell, not queued, when the instance look-up fails", async () => {
+    const id = uid("lookup_fails");
+    await storeEvent({ id, job: jobOf(id), state: "accepted", dueAt: Date.now() + 60_000 });
+    const seen = await eventStatus(blind(), id);
+    expect(seen?.status).toBe("unknown");
+    expect(seen?.error?.name).toBe("InstanceUnavailable");
+  });
+
+  it("answers a re-send of a delivered or dead event with its status, not queued", async () => {
+    const delivered = envelope("email/reset-password", resetPassword);
+    const dead = envelope("email/reset-password", resetPassword);
+    await backend.fault({ eventId: dead.id, status: 422 });
+    await dispatch([delivered, dead]);
+    await statusIs(delivered.id, "complete");
+    await statusIs(dead.id, "dead");
+    const again = await dispatch([delivered, dead]);
+    expect(again.instances.map((i) => i.status)).toEqual(["complete", "dead"]);
+  });
+});
+
+describe("the reconciler after a lost answer", () => {
+  it("records a lost receipt within minutes of the creation claim ending", async () => {
+    const id = await receiptLost("accepted");
+    const now = Date.now();
+    // Production timings (the tests' env scales them down a thousandfold).
+    const env = { ...testEnv, RETRY_DELAY_SCALE: "1" };
+    // The claim ended: the reconciler finds the instance and starts checking it.
+    await reconcile(env, now);
+    expect(await stateOf(id)).toBe("started");
+    await reconcile(env, now + RECONCILER.firstCheckAfterMs + 1000);
+    expect(await stateOf(id)).toBe("delivered");
+    expect(RECONCILER.firstCheckAfterMs).toBeLessThanOrEqual(5 * 60_000);
+  });
+
+  it("leaves an event alone when its instance look-up fails, rather than creating it again", async () => {
+    const id = uid("check_blind");
+    await storeEvent({ id, job: jobOf(id), state: "started", dueAt: Date.now() - 1 });
+    await reconcile(blind());
+    expect(await stateOf(id)).toBe("started");
+  });
+
+  it("creates again an instance that is not found within the instances' retention", async () => {
+    const id = uid("check_missing");
+    await storeEvent({ id, job: jobOf(id), state: "started", dueAt: Date.now() - 1 });
+    await reconcile(testEnv);
+    expect(await stateOf(id)).toBe("accepted");
+  });
+
+  it("ends dead, for an operator, an event whose instance is gone past the instances' retention", async () => {
+    const id = uid("check_forgotten");
+    const at = Date.now() - 8 * DAY_MS;
+    await storeEvent({ id, job: jobOf(id), state: "started", dueAt: Date.now() - 1, at });
+    await reconcile(testEnv);
+    await reconcile(testEnv);
+    const row = await loadEvent(testEnv.DB, id);
+    expect(row?.state).toBe("dead");
+    expect(row?.lastError).toMatch(/retention/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await backend.calls(id)).toEqual([]);
+  });
+});
