@@ -78,11 +78,20 @@ async function applyPending(inputs: Inputs): Promise<{ name: string; sha256: str
   return inputs.migrations.map(({ name, sha256 }) => ({ name, sha256 }));
 }
 
-/** Released migrations are immutable: refuses a plan that edits or drops one a database has. */
+/**
+ * Released migrations are immutable: refuses a plan that edits or drops one a database has. One
+ * newer than every file of this release is a rollback's (the release after it added it, and
+ * this one works on its schema by the expand-then-contract rule): it stays applied and known.
+ */
 function released(olds: Outputs, news: Inputs): void {
   const now = new Map(news.migrations.map((m) => [m.name, m.sha256]));
+  const newest = news.migrations
+    .map((m) => m.name)
+    .sort()
+    .at(-1);
   for (const { name, sha256 } of olds.applied ?? []) {
     const current = now.get(name);
+    if (current === undefined && newest !== undefined && name > newest) continue;
     if (current === undefined)
       throw new Error(
         `Migration ${name} was applied to this database and is gone from worker/migrations: restore it`,
@@ -112,7 +121,10 @@ export const migrationsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
   },
   async update(_id, olds, news) {
     released(olds, news);
-    return { outs: { ...news, applied: await applyPending(news) } };
+    const applied = await applyPending(news);
+    // A rollback's newer migrations stay on record, so their hashes are still checked later.
+    const kept = (olds.applied ?? []).filter((m) => !applied.some((a) => a.name === m.name));
+    return { outs: { ...news, applied: [...applied, ...kept].sort((a, b) => (a.name < b.name ? -1 : 1)) } };
   },
   // Never undoes a migration: dropping data is never a side effect of a deploy.
   async delete() {},

@@ -410,6 +410,8 @@ interface GroupResult {
   redundantDeliveries: number;
   /** Calls made once the second release took over. */
   callsAfterSwitch: number;
+  /** Events whose final /status is not what the backend saw (complete, dead, cancelled). */
+  falseStatuses: number;
   unexpected: string[];
   finalStatuses: Record<string, number>;
   missingIds: string[];
@@ -707,6 +709,7 @@ function accountFor(
       earlyCalls: 0,
       redundantDeliveries: 0,
       callsAfterSwitch: 0,
+      falseStatuses: 0,
       unexpected: [],
       finalStatuses: {},
       missingIds: [],
@@ -747,6 +750,11 @@ function accountFor(
         result.missingIds.push(`${e.id} (/status ${status}, ${callsOf(e.id).length} calls)`);
       }
       const outcome = isDelivered ? "delivered" : isDead ? "dead" : isCancelled ? "cancelled" : "missing";
+      const says = { delivered: "complete", dead: "dead", cancelled: "cancelled", missing: status }[outcome];
+      if (status !== says) {
+        result.falseStatuses += 1;
+        result.unexpected.push(`${e.id}: ${outcome}, but /status says ${status}`);
+      }
       if (isDelivered && isDead) result.unexpected.push(`${e.id}: delivered and dead`);
       else if (outcome !== EXPECTED[g] && outcome !== "missing")
         result.unexpected.push(`${e.id}: ${outcome} (expected ${EXPECTED[g]}; /status ${status})`);
@@ -765,6 +773,7 @@ function accountFor(
     if (r.performedAfterCancel)
       problems.push(`${where}: ${r.performedAfterCancel} calls performed after an acknowledged cancel`);
     if (r.earlyCalls) problems.push(`${where}: ${r.earlyCalls} calls before the event's due time`);
+    if (r.falseStatuses) problems.push(`${where}: ${r.falseStatuses} final /status not what happened`);
     if (r.unexpected.length)
       problems.push(
         `${where}: ${r.unexpected.length} ended otherwise: ${r.unexpected.slice(0, 5).join("; ")}`,
@@ -841,14 +850,14 @@ const counts = (entries: Record<string, number>) =>
 const rows = results.flatMap((r) =>
   r.groups.map(
     (g) =>
-      `| ${r.direction}: ${r.first} → ${r.second} | ${g.what} | ${g.events} | ${g.reachedAtSwitch} | ${g.delivered} | ${g.dead} | ${g.cancelled} | ${g.missing} | ${g.differentKey} | ${g.performedAfterCancel} | ${g.earlyCalls} | ${g.redundantDeliveries} | ${counts(g.finalStatuses)} |`,
+      `| ${r.direction}: ${r.first} → ${r.second} | ${g.what} | ${g.events} | ${g.reachedAtSwitch} | ${g.delivered} | ${g.dead} | ${g.cancelled} | ${g.missing} | ${g.differentKey} | ${g.performedAfterCancel} | ${g.earlyCalls} | ${g.falseStatuses} | ${g.redundantDeliveries} | ${counts(g.finalStatuses)} |`,
   ),
 );
 const markdown = [
   `Upgrade drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): REF ${refLabel} ("${subject}"; ${refMigrations ? "with" : "before"} worker/migrations) and the ${treeLabel}, ${N} events per state, one state folder per direction, ${seconds} s in all.`,
   "",
-  "| direction | state before the switch | events | in that state at the switch | delivered | dead | cancelled | missing | calls under a different key | performed after cancel | calls before due | same-key re-sends answered 2xx (deduplicated by the backend) | final /status |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| direction | state before the switch | events | in that state at the switch | delivered | dead | cancelled | missing | calls under a different key | performed after cancel | calls before due | false /status | same-key re-sends answered 2xx (deduplicated by the backend) | final /status |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ...rows,
   "",
   ...results.map(

@@ -119,6 +119,40 @@ describe("npm run check-release", () => {
     expect(later.code).toBe(0);
   });
 
+  it("fails on what a running instance depends on: a step's recorded name, the Idempotency-Key, the envelope, the database's name", () => {
+    edit("worker/src/workflows/step-names.ts", (t) =>
+      t.replace("call: (step: string) => step,", "call: (step: string) => `call ${step}`,"),
+    );
+    edit("worker/src/backend/key.ts", (t) => t.replace("`${eventId}:${step}`", "`${eventId}/${step}`"));
+    edit("worker/src/events/job.ts", (t) =>
+      t.replace("  runAt: z.number().optional(),", "  runAt: z.number(),"),
+    );
+    edit("worker/src/topology.ts", (t) =>
+      t.replace('binding: "DB", name: "jobs"', 'binding: "DB", name: "jobs-v2"'),
+    );
+    const { code, out } = check();
+    expect(code).toBe(1);
+    expect(out).toContain('**workflow step call**: recorded as "call sample/step" instead of "sample/step"');
+    expect(out).toContain(
+      "**Idempotency-Key**: changed from evt_sample:sample/step to evt_sample/sample/step",
+    );
+    expect(out).toContain("**event envelope (JobParamsSchema) runAt**: field now required");
+    expect(out).toContain("**name database**: renamed from jobs to jobs-v2");
+  });
+
+  it("passes on an optional field added to the envelope, with a note", () => {
+    edit("worker/src/events/job.ts", (t) =>
+      t.replace(
+        "  runAt: z.number().optional(),",
+        "  runAt: z.number().optional(),\n  priority: z.number().optional(),",
+      ),
+    );
+    const { code, out } = check();
+    expect(out).toContain("event envelope (JobParamsSchema) priority");
+    expect(out).toContain("optional field added");
+    expect(code).not.toBe(1);
+  });
+
   it("fails on an edited or a deleted released migration", () => {
     edit(
       "worker/migrations/0001_initial.sql",

@@ -181,6 +181,34 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
     );
   });
 
+  it("lets a rollback keep the newer release's migrations applied, and remembers them", async () => {
+    const newer = { name: "0999_newer.sql", sha256: "c".repeat(64) };
+    const olds = {
+      ...inputs(),
+      applied: [...migrations.map(({ name, sha256 }) => ({ name, sha256 })), newer],
+    };
+    // The release before: every file but the newest. Nothing to apply, nothing refused.
+    expect((await provider.diff("id", olds, inputs())).changes).toBe(false);
+    const updated = await provider.update("id", olds, inputs());
+    expect(updated.outs.applied.map((m: { name: string }) => m.name)).toEqual([
+      ...migrations.map((m) => m.name),
+      newer.name,
+    ]);
+    // Rolling forward again with that file edited is still refused.
+    const edited = [...migrations, { ...newer, sha256: "d".repeat(64), sql: "SELECT 1;" }];
+    await expect(provider.diff("id", updated.outs, inputs(edited))).rejects.toThrow(
+      /0999_newer.sql was applied to this database and has since been edited/,
+    );
+    // A gap is not a rollback: a file older than this release's newest is gone.
+    const gap = {
+      ...inputs(),
+      applied: [{ name: "0000_removed.sql", sha256: "f".repeat(64) }, ...olds.applied],
+    };
+    await expect(provider.diff("id", gap, inputs())).rejects.toThrow(
+      /0000_removed.sql was applied .* is gone/,
+    );
+  });
+
   it("names the migration that failed, leaves it unrecorded and keeps what it did undone", async () => {
     const second = { name: "0002_add_priority.sql", sha256: "b".repeat(64), sql: "" };
     const olds = {

@@ -122,3 +122,17 @@ describe("the reconciler after a lost answer", () => {
     expect(await backend.calls(id)).toEqual([]);
   });
 });
+
+describe("an instance whose event the workflow tier no longer owns", () => {
+  it.each(["dead", "delivered", "retrying"])("calls nothing when the row says %s", async (state) => {
+    const id = uid(`owned_${state}`);
+    await storeEvent({ id, job: jobOf(id), state, dueAt: null as unknown as number });
+    const instance = await testEnv.EMAIL_WORKFLOW.create({ id, params: jobOf(id) });
+    const deadline = Date.now() + 10_000;
+    while ((await instance.status()).status !== "complete" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await instance.status()).output).toEqual({ status: "left_alone", steps: [] });
+    expect(await backend.calls(id)).toEqual([]);
+    expect(await stateOf(id)).toBe(state);
+  });
+});

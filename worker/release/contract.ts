@@ -17,6 +17,18 @@ export interface ReleaseContract {
   queues: Record<string, string>;
   recoveryMessage: { version: number; formats: Record<string, string> };
   migrations: { name: string; sha256: string }[];
+  /**
+   * What a running instance depends on across a deploy: the names its durable steps are found by,
+   * the Idempotency-Key its backend calls carry, and the envelope it was created with (stored in
+   * every row and every instance). Absent from trees older than it: then not compared.
+   */
+  instance?: {
+    steps: Record<string, string>;
+    key: string;
+    envelope: { required: string[]; properties: Record<string, string> };
+  };
+  /** Names whose change replaces what holds the data, or loses track of the migrations. */
+  names?: Record<string, string>;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -28,7 +40,20 @@ interface CatalogModule {
 interface TopologyModule {
   WORKFLOWS: Record<string, { name: string; className: string }>;
   QUEUES: Record<string, { name: string }>;
+  DATABASE: { name: string; migrationsTable?: string };
+  WORKER_NAME: string;
 }
+interface StepNamesModule {
+  STEP_NAMES: Record<string, string | ((step: string) => string)>;
+}
+interface KeyModule {
+  idempotencyKeyOf(eventId: string, step: string): string;
+}
+interface JobModule {
+  JobParamsSchema: z.ZodType;
+}
+/** The step and event every name is rendered for: a template's change shows as a new value. */
+const SAMPLE = { eventId: "evt_sample", step: "sample/step" };
 interface MessageModule {
   RecoveryMessageSchema: z.ZodType;
   RECOVERY_MESSAGE_VERSION?: number;
@@ -44,6 +69,23 @@ function fingerprint(toJSONSchema: typeof z.toJSONSchema, schema: z.ZodType): st
   return sha256(JSON.stringify(json)).slice(0, 16);
 }
 
+/** An object schema field by field: an added optional field is safe, any other change is not. */
+function fields(toJSONSchema: typeof z.toJSONSchema, schema: z.ZodType, compared: readonly string[]) {
+  const json = toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as {
+    required?: string[];
+    properties?: Record<string, unknown>;
+  };
+  return {
+    required: [...(json.required ?? [])].sort(),
+    properties: Object.fromEntries(
+      Object.entries(json.properties ?? {})
+        .filter(([name]) => !compared.includes(name))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, field]) => [name, sha256(JSON.stringify(field)).slice(0, 16)]),
+    ),
+  };
+}
+
 /**
  * The contract of the tree at `root` (this working tree, or an older release exported beside
  * it). Older trees are read as they were: one that predates message versions has version 1.
@@ -51,7 +93,11 @@ function fingerprint(toJSONSchema: typeof z.toJSONSchema, schema: z.ZodType): st
 export async function contractOf(root: string): Promise<ReleaseContract> {
   const load = <T>(path: string) => import(pathToFileURL(join(root, path)).href) as Promise<T>;
   const { CATALOG, stepsOf } = await load<CatalogModule>("worker/src/events/catalog.ts");
-  const { WORKFLOWS, QUEUES } = await load<TopologyModule>("worker/src/topology.ts");
+  const { WORKFLOWS, QUEUES, DATABASE, WORKER_NAME } = await load<TopologyModule>("worker/src/topology.ts");
+  const optional = <T>(path: string) => load<T>(path).catch(() => undefined);
+  const stepNames = await optional<StepNamesModule>("worker/src/workflows/step-names.ts");
+  const key = await optional<KeyModule>("worker/src/backend/key.ts");
+  const { JobParamsSchema } = await load<JobModule>("worker/src/events/job.ts");
   const message = await load<MessageModule>("worker/src/recovery/message.ts");
   const { toJSONSchema } = await load<typeof z>("node_modules/zod/index.js");
   const events: ReleaseContract["events"] = {};
@@ -78,6 +124,26 @@ export async function contractOf(root: string): Promise<ReleaseContract> {
       name,
       sha256,
     })),
+    ...(stepNames && key
+      ? {
+          instance: {
+            steps: Object.fromEntries(
+              Object.entries(stepNames.STEP_NAMES).map(([what, name]) => [
+                what,
+                typeof name === "function" ? name(SAMPLE.step) : name,
+              ]),
+            ),
+            key: key.idempotencyKeyOf(SAMPLE.eventId, SAMPLE.step),
+            // `name` is one of the catalog's events, compared event by event.
+            envelope: fields(toJSONSchema, JobParamsSchema, ["name"]),
+          },
+          names: {
+            database: DATABASE.name,
+            migrationsTable: DATABASE.migrationsTable ?? "d1_migrations",
+            worker: WORKER_NAME,
+          },
+        }
+      : {}),
   };
 }
 
@@ -89,6 +155,11 @@ export type Finding =
 
 const WAY_TO_CHANGE_STEPS =
   'In-flight events replay with the new steps: a renamed step is performed again under a new Idempotency-Key (`<id>:<step>`) the backend cannot match. Keep this event\'s steps as released; add a new event (for example with a `-v2` suffix) with the new steps, and mark this one `retired: { use: "<new name>" }` in worker/src/events/catalog.ts, so it stays routable until every stored one has drained.';
+
+const EVENT_ADDED = "event added";
+const FIELD_ADDED = "optional field added";
+/** The notes that only add to a contract: a contract file stale in these alone just needs writing. */
+const ADDITIONS = [EVENT_ADDED, FIELD_ADDED];
 
 /** What changes from `base` to `head` would do to the work `base` leaves in flight. */
 export function compareContracts(base: ReleaseContract, head: ReleaseContract): Finding[] {
@@ -142,7 +213,7 @@ export function compareContracts(base: ReleaseContract, head: ReleaseContract): 
         `retired${now.retired.use ? ` in favour of ${now.retired.use}` : ""}: /dispatch refuses it, stored ones still run`,
       );
   }
-  for (const name of Object.keys(head.events).filter((n) => !base.events[n])) note(name, "event added");
+  for (const name of Object.keys(head.events).filter((n) => !base.events[n])) note(name, EVENT_ADDED);
 
   for (const [kind, was] of Object.entries(base.workflows ?? {})) {
     const now = head.workflows?.[kind];
@@ -161,6 +232,38 @@ export function compareContracts(base: ReleaseContract, head: ReleaseContract): 
   for (const [key, name] of Object.entries(base.queues ?? {}))
     if (head.queues?.[key] !== name)
       breaking(`queue ${key}`, `renamed from ${name}: the deploy replaces it, dropping every pointer on it`);
+
+  if (base.instance && head.instance) {
+    for (const [what, name] of Object.entries(base.instance.steps))
+      if (head.instance.steps[what] !== name)
+        breaking(
+          `workflow step ${what}`,
+          `recorded as "${head.instance.steps[what] ?? "(nothing)"}" instead of "${name}": instances that wake on the new code find their finished steps by name, and would run them again`,
+        );
+    if (head.instance.key !== base.instance.key)
+      breaking(
+        "Idempotency-Key",
+        `changed from ${base.instance.key} to ${head.instance.key} (for event ${SAMPLE.eventId}, step ${SAMPLE.step}): every retry of work in flight would reach the backend under a key it cannot match, and be performed again`,
+      );
+    const [was, now] = [base.instance.envelope, head.instance.envelope];
+    const envelope = "event envelope (JobParamsSchema)";
+    const stored =
+      "every stored event and every running instance carries the envelope it was created with, and would no longer be read";
+    for (const [field, hash] of Object.entries(was.properties))
+      if (now.properties[field] === undefined) breaking(`${envelope} ${field}`, `field removed: ${stored}`);
+      else if (now.properties[field] !== hash)
+        breaking(`${envelope} ${field}`, `field's type changed: ${stored}`);
+    for (const field of now.required.filter((f) => !was.required.includes(f)))
+      breaking(`${envelope} ${field}`, `field now required: ${stored}`);
+    for (const field of Object.keys(now.properties).filter((f) => was.properties[f] === undefined))
+      if (!now.required.includes(field)) note(`${envelope} ${field}`, FIELD_ADDED);
+  }
+  for (const [what, name] of Object.entries(base.names ?? {}))
+    if (head.names?.[what] !== name)
+      breaking(
+        `name ${what}`,
+        `renamed from ${name} to ${head.names?.[what] ?? "(nothing)"}: the deploy would replace what holds the data, or lose track of the migrations applied`,
+      );
 
   const headMigrations = new Map(head.migrations.map((m) => [m.name, m.sha256]));
   for (const { name, sha256 } of base.migrations) {
@@ -209,5 +312,5 @@ export function compareContracts(base: ReleaseContract, head: ReleaseContract): 
 /** Stale only in additions: everything the file says still holds, the code only adds to it. */
 export function staleOnlyInAdditions(committed: ReleaseContract, current: ReleaseContract): boolean {
   // New events, workflows, migrations and message versions raise no finding; anything else does.
-  return compareContracts(committed, current).every((f) => f.message === "event added");
+  return compareContracts(committed, current).every((f) => ADDITIONS.includes(f.message));
 }

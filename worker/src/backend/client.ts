@@ -5,6 +5,7 @@ import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { countFailedCall } from "../store/backend-calls.ts";
 import { LIMITS, VARS } from "../topology.ts";
 import { encodeHeaderValue } from "./header-value.ts";
+import { idempotencyKeyOf } from "./key.ts";
 import { bounded, classify, type Outcome } from "./outcome.ts";
 
 /**
@@ -32,7 +33,7 @@ export async function backendRequest(
     authorization: `Bearer ${env.BACKEND_TOKEN || env.AUTH_TOKEN || ""}`,
     "x-trace-id": encodeHeaderValue(job.traceId),
     "x-workflow-event-id": job.id,
-    "idempotency-key": `${job.id}:${step}`,
+    "idempotency-key": idempotencyKeyOf(job.id, step),
   });
   const tenant = tenantHeader(job.payload.tenantId);
   if (tenant !== undefined) headers.set("x-tenant-id", tenant);

@@ -51,10 +51,11 @@ export interface Transition {
 }
 
 /**
- * A running instance proves its creation even when the `start` write was lost, so the
- * workflow's own transitions also leave `accepted`.
+ * The workflow tier owns the event: only then may an instance call the backend for it. A running
+ * instance proves its creation even when the `start` write was lost, so the workflow's own
+ * transitions also leave `accepted`.
  */
-const RUNNING: readonly State[] = ["accepted", "started"];
+export const RUNNING: readonly State[] = ["accepted", "started"];
 
 export const TRANSITIONS = {
   /**

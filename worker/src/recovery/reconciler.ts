@@ -300,7 +300,8 @@ async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise
     // No instance anywhere this release can see: a newer release (with a Workflow of its own,
     // perhaps) may still be running beside this one. Only an event a day old, and claimed often
     // enough, is given up.
-    event.createdAt > now - ABANDON_AFTER_MS ||
+    // A day after it was due, not after it was accepted: a newer release's instance may sleep.
+    Math.max(event.createdAt, event.runAt ?? 0) > now - ABANDON_AFTER_MS ||
     (event.state === "accepted" && event.createAttempts < UNROUTABLE_TRIES)
   )
     return false;

@@ -10,12 +10,13 @@ import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
 import { stepsOf } from "../events/catalog.ts";
 import { type JobParams, JobParamsSchema } from "../events/job.ts";
-import { isState } from "../lifecycle/machine.ts";
+import { RUNNING } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
 import { loadEvent, transition } from "../store/events.ts";
 import { STEP_RETRY } from "../topology.ts";
+import { STEP_NAMES } from "./step-names.ts";
 
 export interface JobResult {
   /**
@@ -39,14 +40,16 @@ type StepResult =
   | { ok: false; reason: string; stopped?: Stop };
 
 /**
- * Why the row says no further step may run: cancelled, or a state a newer release wrote (after a
- * rollback) that this release cannot interpret, so it leaves the event alone.
+ * Why the row says no further step may run. An instance calls the backend only while the row
+ * says the workflow tier owns the event (accepted or started): cancelled stops it; so does any
+ * other state (dead, delivered, in the recovery tier, or one a newer release wrote that this
+ * one cannot interpret), which it leaves alone rather than perform a step twice.
  */
 type Stop = "cancelled" | "left_alone";
 async function stopOf(env: Env, id: string): Promise<Stop | null> {
   const state = (await loadEvent(env.DB, id))?.state;
-  if (state === "cancelled") return "cancelled";
-  return state !== undefined && !isState(state) ? "left_alone" : null;
+  if (state === undefined || (RUNNING as readonly string[]).includes(state)) return null;
+  return state === "cancelled" ? "cancelled" : "left_alone";
 }
 
 /** Recording an ending must outlast a short D1 hiccup: about 17 minutes of retries. */
@@ -66,7 +69,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     // A moment already passed (a delay shorter than the creation took) needs no sleep: the
     // engine refuses to sleep until the past, and would fail the event for it.
     if (job.runAt !== undefined && job.runAt > Date.now())
-      await step.sleepUntil("delay", new Date(job.runAt));
+      await step.sleepUntil(STEP_NAMES.delay, new Date(job.runAt));
 
     const steps = stepsOf(job.name);
     const done: JobResult["steps"] = [];
@@ -77,7 +80,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         // Every attempt looks at the row before it calls: a producer may cancel while the instance
         // sleeps, between steps, between attempts, or while it is still being created (a cancel
         // acknowledged then could not stop an instance that did not exist yet).
-        result = await step.do(name, stepConfig(this.env), (ctx) =>
+        result = await step.do(STEP_NAMES.call(name), stepConfig(this.env), (ctx) =>
           this.call(job, name, ctx.attempt, last ? steps.length : undefined),
         );
       } catch (error) {
@@ -92,7 +95,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
           attempts: STEP_RETRY.limit + 1,
         } as const;
         try {
-          await step.do(`hand over ${name}`, recordStep(this.env), () =>
+          await step.do(STEP_NAMES.handOver(name), recordStep(this.env), () =>
             handOver(this.env, job, outcome, "workflow"),
           );
         } catch {
@@ -124,7 +127,9 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
           attempts: 1,
         } as const;
         await step
-          .do(`record dead ${name}`, recordStep(this.env), () => handOver(this.env, job, outcome, "workflow"))
+          .do(STEP_NAMES.recordDead(name), recordStep(this.env), () =>
+            handOver(this.env, job, outcome, "workflow"),
+          )
           .catch(() => {}); // The reconciler reads the errored instance and records it.
         throw new NonRetryableError(reason);
       }

@@ -1,0 +1,12 @@
+/**
+ * The names a workflow records its durable steps under. An instance that wakes on newer code
+ * replays `run()` and finds each finished step's result by its name: a renamed step runs again.
+ * Part of the release contract (worker/release.json), so a change to any of them is caught.
+ */
+export const STEP_NAMES = {
+  delay: "delay",
+  /** The backend call: the catalog's step, which is also its path. */
+  call: (step: string) => step,
+  handOver: (step: string) => `hand over ${step}`,
+  recordDead: (step: string) => `record dead ${step}`,
+} as const;
