@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { account, violations } from "../../worker/local/accounting.ts";
-import { startBackend } from "../../worker/local/backend.ts";
 import { parsePlatformFaults } from "../../worker/local/faults/config.ts";
 import { readPlatformFaults } from "../../worker/local/faults/control.ts";
 import { startRuntime } from "../../worker/local/runtime.ts";
 import type { EventName } from "../../worker/src/events/catalog.ts";
 import { client } from "../support/client.ts";
 import { legacyProducer } from "../support/legacy-producer.ts";
+import { backendMode, openBackend } from "./backend-process.ts";
 import { machine } from "./machine.ts";
 import { BENCH_OPERATOR_TOKEN, BENCH_TOKEN } from "./runtimes.ts";
 
@@ -17,8 +17,11 @@ import { BENCH_OPERATOR_TOKEN, BENCH_TOKEN } from "./runtimes.ts";
  * legacy SDK, against a backend that answers 503s, times out, drops connections and refuses some
  * events for good, on a platform that fails too (PLATFORM_FAULTS: createBatch failures and a
  * creation limit, D1 and queue-send failures), with the local runtime killed and restarted on its
- * persisted state mid-run. Ends with an accounting of every accepted event; exits non-zero on
- * anything that must never happen.
+ * persisted state mid-run. The platform's faults strike before their effect and after it (the
+ * call took effect, its answer was lost). Some delayed events are cancelled by their producer.
+ * Ends with an accounting of every dispatched event (one its producer gave up on is missing)
+ * and of what /status says of each; exits non-zero on anything that must never happen.
+ * `DRILL_BACKEND=process` runs the backend as a separate process, reached over HTTP only.
  */
 const N = Number(process.env.DRILL_EVENTS ?? 2000);
 const BURSTS = 4;
@@ -31,11 +34,19 @@ const platformFaults = parsePlatformFaults(
       createFailRate: 0.05,
       d1FailRate: 0.02,
       queueSendFailRate: 0.1,
+      createLostAnswerRate: 0.05,
+      d1LostAnswerRate: 0.01,
+      queueSendLostAnswerRate: 0.05,
       seed: 7,
     }),
 );
+/** One event in this many is delayed and cancelled by its producer before it is due. */
+const CANCEL_EVERY = 40;
+const CANCEL_DELAY_MS = 20_000;
+/** A step whose look at the row came just before the cancel may reach the backend a moment later. */
+const UNDER_WAY_MS = 250;
 const started = Date.now();
-const backend = await startBackend({ token: BENCH_TOKEN });
+const backend = await openBackend(backendMode(process.env.DRILL_BACKEND), BENCH_TOKEN);
 const state = await mkdtemp(join(tmpdir(), "jobs-drill-"));
 const start = () =>
   startRuntime({
@@ -60,12 +71,14 @@ const names: EventName[] = [
 const events = Array.from({ length: N }, (_, i) => ({
   id: `drill_${i}`,
   name: names[i % names.length] as EventName,
+  ...(i % CANCEL_EVERY === 11 ? { delayMs: CANCEL_DELAY_MS } : {}),
 }));
+const toCancel = events.filter((e) => e.delayMs !== undefined);
 const permanent = events.filter((_, i) => i % 50 === 7);
-for (const e of permanent) backend.addFault({ eventId: e.id, status: 422, count: 1 });
-backend.addFault({ status: 503, retryAfter: "1", rate: 0.15, count: Math.round(N * 0.3) });
-backend.addFault({ status: 0, reset: true, rate: 0.05, count: Math.round(N * 0.1) });
-backend.addFault({ status: 200, latencyMs: TIMEOUT_MS + 500, rate: 0.03, count: Math.round(N * 0.05) });
+for (const e of permanent) await backend.addFault({ eventId: e.id, status: 422, count: 1 });
+await backend.addFault({ status: 503, retryAfter: "1", rate: 0.15, count: Math.round(N * 0.3) });
+await backend.addFault({ status: 0, reset: true, rate: 0.05, count: Math.round(N * 0.1) });
+await backend.addFault({ status: 200, latencyMs: TIMEOUT_MS + 500, rate: 0.03, count: Math.round(N * 0.05) });
 
 let runtime = await start();
 const { send, report: producer } = legacyProducer(runtime.url, BENCH_TOKEN);
@@ -74,6 +87,22 @@ const notePeak = async () => {
   peak = Math.max(peak, (await readPlatformFaults(runtime.url)).stats.peakCreationsPerSecond);
 };
 
+/** The producer cancels its delayed events: each acknowledged cancel's time is kept. */
+const cancelAcked = new Map<string, number>();
+async function cancelDelayed(list: readonly { id: string }[]) {
+  for (const { id } of list)
+    for (let attempt = 0; attempt < 5 && !cancelAcked.has(id); attempt++) {
+      const response = await fetch(`${runtime.url}/events/${id}/cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+        signal: AbortSignal.timeout(10_000),
+      }).catch(() => undefined);
+      const body = response?.ok ? ((await response.json()) as { status?: string }) : undefined;
+      if (body?.status === "cancelled") cancelAcked.set(id, Date.now());
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
 // Bursts of concurrent 100-event requests, a few seconds apart.
 const perBurst = Math.ceil(N / BURSTS);
 for (let b = 0; b < BURSTS; b++) {
@@ -81,6 +110,7 @@ for (let b = 0; b < BURSTS; b++) {
   const requests = [];
   for (let i = 0; i < burst.length; i += 100) requests.push(send(burst.slice(i, i + 100)));
   await Promise.all(requests);
+  await cancelDelayed(burst.filter((e) => e.delayMs !== undefined && producer.accepted.has(e.id)));
   if (b < BURSTS - 1) await new Promise((r) => setTimeout(r, 3000));
 }
 const dispatchedAt = Date.now();
@@ -89,9 +119,9 @@ console.log(
 );
 
 // Kill the runtime once about 40% of the work is done, then start it again on the same state.
-const performed = () => backend.calls.filter((c) => c.performed).length;
-while (performed() < N * 0.4) await new Promise((r) => setTimeout(r, 50));
-const killedAt = performed();
+const performed = async () => (await backend.calls()).filter((c) => c.performed).length;
+while ((await performed()) < N * 0.4) await new Promise((r) => setTimeout(r, 250));
+const killedAt = await performed();
 await notePeak();
 await runtime.close();
 await new Promise((r) => setTimeout(r, 1000));
@@ -102,26 +132,68 @@ console.log(
   `restarted the runtime after ${killedAt} performed calls (${restartSeconds.toFixed(1)} s to serve again)`,
 );
 
-const accepted = events.filter((e) => producer.accepted.has(e.id));
+// Every dispatched event is accounted for: one its producer gave up on is missing too. The
+// cancelled ones end cancelled, the rest delivered or dead.
+const accepted = events.filter((e) => producer.accepted.has(e.id) && !cancelAcked.has(e.id));
+const givenUp = events.filter((e) => !producer.accepted.has(e.id));
 const operator = () => client(runtime.url, { producer: BENCH_TOKEN, operator: BENCH_OPERATOR_TOKEN });
-let result = account(accepted, backend.calls, await operator().failed("dead"));
+let result = account(accepted, await backend.calls(), await operator().failed("dead"));
 const deadline = Date.now() + 10 * 60_000;
 while (result.missing.length > 0 && Date.now() < deadline) {
   await new Promise((r) => setTimeout(r, 1000));
-  result = account(accepted, backend.calls, await operator().failed("dead"));
+  result = account(accepted, await backend.calls(), await operator().failed("dead"));
 }
 const drainSeconds = Math.round((Date.now() - dispatchedAt) / 1000);
 await notePeak();
 const recovered = await operator().failed("delivered");
+
+// What /status says of each, against what happened: delivered → complete, dead → dead, cancelled.
+const calls = await backend.calls();
+const deadIds = await operator().failed("dead");
+const expectedStatus = (id: string) =>
+  cancelAcked.has(id)
+    ? "cancelled"
+    : deadIds.has(id)
+      ? "dead"
+      : result.missing.includes(id)
+        ? undefined
+        : "complete";
+const falseStatuses: string[] = [];
+const byId = [...producer.accepted];
+for (let i = 0; i < byId.length; i += 20)
+  await Promise.all(
+    byId.slice(i, i + 20).map(async (id) => {
+      const wanted = expectedStatus(id);
+      if (wanted === undefined) return;
+      const response = await fetch(`${runtime.url}/status/${id}`, {
+        headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+      }).catch(() => undefined);
+      const status = response?.ok
+        ? ((await response.json()) as { status: string }).status
+        : `HTTP ${response?.status}`;
+      if (status !== wanted) falseStatuses.push(`${id}: ${status}, not ${wanted}`);
+    }),
+  );
+const afterCancel = calls.filter((c) => {
+  const acked = cancelAcked.get(c.eventId);
+  return acked !== undefined && c.at > acked + UNDER_WAY_MS;
+});
 await runtime.close();
 await backend.close();
 await rm(state, { recursive: true, force: true });
 
 const backendFaults: Record<string, number> = {};
-for (const call of backend.calls)
-  if (call.fault) backendFaults[call.fault] = (backendFaults[call.fault] ?? 0) + 1;
+for (const call of calls) if (call.fault) backendFaults[call.fault] = (backendFaults[call.fault] ?? 0) + 1;
 const problems = [
   ...violations(result),
+  ...(givenUp.length ? [`${givenUp.length} dispatched events never accepted (their producers gave up)`] : []),
+  ...(falseStatuses.length
+    ? [`${falseStatuses.length} false statuses: ${falseStatuses.slice(0, 3).join("; ")}`]
+    : []),
+  ...(afterCancel.length ? [`${afterCancel.length} backend calls after an acknowledged cancel`] : []),
+  ...(cancelAcked.size < toCancel.length
+    ? [`${toCancel.length - cancelAcked.size} cancels not acknowledged`]
+    : []),
   ...(producer.itemErrors.size ? [`${producer.itemErrors.size} per-item errors from platform trouble`] : []),
   ...(peak > CREATION_LIMIT ? [`peak creation rate ${peak}/s above the limit ${CREATION_LIMIT}/s`] : []),
 ];
@@ -130,6 +202,13 @@ const report = {
   seconds: Math.round((Date.now() - started) / 1000),
 
   platformFaults,
+  backend: backend.mode,
+  dispatched: N,
+  givenUp: givenUp.length,
+  cancelled: { asked: toCancel.length, acknowledged: cancelAcked.size, callsAfter: afterCancel.length },
+  falseStatuses: falseStatuses.length,
+  falseStatusSamples: falseStatuses.slice(0, 10),
+  redundantCallsPer1000: Number(((result.redundantDeliveries / N) * 1000).toFixed(1)),
   restartAfterPerformedCalls: killedAt,
   restartSeconds,
   producer: {
@@ -155,22 +234,23 @@ const list = (entries: Record<string, number>) =>
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ") || "none";
 const markdown = [
-  `Drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): ${N} events in ${BURSTS} bursts from legacy-SDK producers, platform faults ${JSON.stringify(platformFaults)}, runtime restarted after ${killedAt} performed calls, ${report.seconds} s in all.`,
+  `Drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): ${N} events in ${BURSTS} bursts from legacy-SDK producers (${toCancel.length} of them delayed and cancelled), backend ${backend.mode}, platform faults ${JSON.stringify(platformFaults)}, runtime restarted after ${killedAt} performed calls, ${report.seconds} s in all.`,
   "",
-  "| accepted | delivered | dead (reason) | missing | delivered and dead | per-item errors from platform faults | peak creations/s (limit) | time to drain | redundant deliveries | via recovery queue |",
-  "|---|---|---|---|---|---|---|---|---|---|",
-  `| ${accepted.length} | ${result.delivered} | ${result.dead} (${list(result.deadReasons)}) | ${result.missing.length} | ${result.deliveredAndDead.length} | ${producer.itemErrors.size} | ${peak} (${CREATION_LIMIT}) | ${drainSeconds} s | ${result.redundantDeliveries} | ${recovered.size} |`,
+  "| dispatched | accepted | delivered | dead (reason) | cancelled | missing (given up) | delivered and dead | false statuses | calls after a cancel | per-item errors from platform faults | peak creations/s (limit) | time to drain | redundant calls per 1,000 | via recovery queue |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  `| ${N} | ${producer.accepted.size} | ${result.delivered} | ${result.dead} (${list(result.deadReasons)}) | ${cancelAcked.size} | ${result.missing.length + givenUp.length} (${givenUp.length}) | ${result.deliveredAndDead.length} | ${falseStatuses.length} | ${afterCancel.length} | ${producer.itemErrors.size} | ${peak} (${CREATION_LIMIT}) | ${drainSeconds} s | ${report.redundantCallsPer1000} | ${recovered.size} |`,
   "",
   `Producers: ${list(producer.statuses)} answers; ${producer.resends} requests re-sent whole, ${producer.abandonedBatches} batches given up. Backend: ${result.calls} calls, ${result.failedCalls} failed (${list(backendFaults)}). Redundant deliveries are 2xx answers beyond the first per Idempotency-Key: what a backend that does not deduplicate would have performed twice.`,
   "",
   problems.length
     ? `FAILED: ${problems.join("; ")}`
-    : "Nothing lost, nothing both delivered and dead, every key the event's own.",
+    : "Nothing lost (every dispatched event accepted), nothing both delivered and dead, no false status, no step after a cancel, every key the event's own.",
   "",
 ].join("\n");
 const results = join(import.meta.dirname, "results");
 await mkdir(results, { recursive: true });
-await writeFile(join(results, "drill.json"), `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(join(results, "drill.md"), markdown);
-console.log(`\n${markdown}\nwrote test/bench/results/drill.{json,md}`);
+const file = backend.mode === "process" ? "drill-backend-process" : "drill";
+await writeFile(join(results, `${file}.json`), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(join(results, `${file}.md`), markdown);
+console.log(`\n${markdown}\nwrote test/bench/results/${file}.{json,md}`);
 if (problems.length > 0 || accepted.length === 0) process.exit(1);

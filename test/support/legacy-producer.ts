@@ -30,13 +30,13 @@ export function legacyProducer(url: string, token: string, timeoutMs = 10_000) {
   };
   const count = (key: string) => (report.statuses[key] = (report.statuses[key] ?? 0) + 1);
 
-  async function send(events: readonly { id: string; name: EventName }[]): Promise<void> {
+  async function send(events: readonly { id: string; name: EventName; delayMs?: number }[]): Promise<void> {
     const body = JSON.stringify({
-      events: events.map(({ id, name }) => ({
+      events: events.map(({ id, name, delayMs = 0 }) => ({
         id,
         idempotencyKey: id,
         event: { name, data: VALID_PAYLOADS[name].payload },
-        delayMs: 0,
+        delayMs,
       })),
     });
     for (let attempt = 0; ; attempt++) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dispatch as dispatchBatch, StoreUnavailableError } from "../../worker/src/dispatch/dispatch.ts";
 import type { Env } from "../../worker/src/env.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import { eventStatus } from "../../worker/src/http/status.ts";
@@ -134,5 +135,40 @@ describe("an instance whose event the workflow tier no longer owns", () => {
     expect((await instance.status()).output).toEqual({ status: "left_alone", steps: [] });
     expect(await backend.calls(id)).toEqual([]);
     expect(await stateOf(id)).toBe(state);
+  });
+});
+
+describe("/dispatch when the store is slow", () => {
+  it("answers within its budget that the batch must be sent again, and the re-send is the same event", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    // A database whose batches take a second: the write happens, after the answer was due.
+    const slow = new Proxy(testEnv.DB, {
+      get(target, key) {
+        if (key === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            await new Promise((r) => setTimeout(r, 1000));
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const started = Date.now();
+    const work: Promise<unknown>[] = [];
+    await expect(
+      dispatchBatch({ ...testEnv, DB: slow }, [event], Date.now(), (w) => work.push(w), 300),
+    ).rejects.toThrow(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(work).toEqual([]); // nothing was started for a batch the producer was told to re-send
+
+    // The write lands after all; the producer's re-send (same id, same content) is that event.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await stateOf(event.id)).toBe("accepted");
+    const again = await dispatch([event]);
+    expect(again.ids).toEqual([event.id]);
+    expect(again.errors).toBeUndefined();
+    await reconcile(testEnv, Date.now() + 120_000);
+    await statusIs(event.id, "complete");
+    expect((await backend.calls(event.id)).filter((c) => c.performed)).toHaveLength(1);
   });
 });

@@ -124,6 +124,11 @@ export const RECONCILER = {
  */
 export const CREATION = {
   perSecond: 80,
+  /**
+   * How long /dispatch waits for its batch to be recorded before it answers 503 + Retry-After:
+   * well inside both SDKs' 10 s timeout, so a producer hears "send again" rather than silence.
+   */
+  recordBudgetMs: 5_000,
   /** How long a dispatch request or a reconciler run owns creating the events it claimed. */
   claimMs: 60_000,
 } as const;

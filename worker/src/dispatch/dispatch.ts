@@ -17,6 +17,23 @@ export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";
 }
 
+export class BudgetExceededError extends Error {
+  override readonly name = "BudgetExceededError";
+}
+
+/** The work's answer, or BudgetExceededError once `ms` have passed (the work goes on regardless). */
+async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: number | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BudgetExceededError(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
 /**
  * Admits a batch: validates every item, records the valid ones durably as `accepted` in one
  * transaction, and answers. Per-item errors are only ever about the item itself (invalid, or
@@ -29,14 +46,17 @@ export async function dispatch(
   items: readonly unknown[],
   now: number,
   background: (work: Promise<unknown>) => void,
+  budgetMs: number = CREATION.recordBudgetMs,
 ): Promise<DispatchResult> {
   const { admitted, errors } = await admit(items, now);
   const events = [...admitted.values()];
   let recorded: Awaited<ReturnType<typeof recordAccepted>>;
   try {
-    recorded = await recordAccepted(env.DB, events, now, CREATION.claimMs);
+    recorded = await withinBudget(recordAccepted(env.DB, events, now, CREATION.claimMs), budgetMs);
   } catch (error) {
-    // Nothing was recorded (the batch is one transaction): the whole request can be retried.
+    // Nothing was recorded (the batch is one transaction), or it may yet be (a slow write): the
+    // whole request can be sent again with the same ids, and a re-send of a recorded event is
+    // recognised as the same event. Either way the producer is told now, not left waiting.
     if (error instanceof SchemaNotReadyError) throw error;
     log.error("dispatch.store-failed", { error: error instanceof Error ? error.message : "unknown" });
     throw new StoreUnavailableError("Could not record the events");
