@@ -3,9 +3,11 @@ import { dispatch as dispatchBatch, StoreUnavailableError } from "../../worker/s
 import type { Env } from "../../worker/src/env.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import { eventStatus } from "../../worker/src/http/status.ts";
+import { recoveryPointer } from "../../worker/src/recovery/message.ts";
 import { reconcile } from "../../worker/src/recovery/reconciler.ts";
 import { loadEvent } from "../../worker/src/store/events.ts";
 import { RECONCILER } from "../../worker/src/topology.ts";
+import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
 
 /**
@@ -170,5 +172,43 @@ describe("/dispatch when the store is slow", () => {
     await reconcile(testEnv, Date.now() + 120_000);
     await statusIs(event.id, "complete");
     expect((await backend.calls(event.id)).filter((c) => c.performed)).toHaveLength(1);
+  });
+});
+
+describe("the recovery tier when a pointer arrives twice", () => {
+  it("runs one chain: a copy of a due pointer, or one for a delivery not due yet, calls nothing", async () => {
+    const payout = VALID_PAYLOADS["payment/process-payout"].payload;
+    const id = uid("pointer_twice");
+    const job = { ...jobOf(id), name: "payment/process-payout" as const, payload: payout };
+    const steps = ["payment/process-payout", "payment/notify-payout-status"];
+    // Handed over, its delivery due now: two copies of its pointer arrive (the reconciler's
+    // re-send of one that was only late), and a third for a delivery due in an hour.
+    await storeEvent({
+      id,
+      job,
+      state: "retrying",
+      remainingSteps: steps,
+      dueAt: Date.now() - 1,
+      failedAt: Date.now(),
+    });
+    await backend.fault({ eventId: id, path: steps[0], status: 200, latencyMs: 300, count: 1 });
+    await testEnv.RECOVERY_QUEUE.sendBatch([{ body: recoveryPointer(id) }, { body: recoveryPointer(id) }]);
+    await statusIs(id, "complete");
+    const calls = await backend.calls(id);
+    expect(calls.map((c) => c.path)).toEqual(steps);
+
+    const later = uid("pointer_early");
+    await storeEvent({
+      id: later,
+      job: { ...job, id: later },
+      state: "retrying",
+      remainingSteps: steps,
+      dueAt: Date.now() + 60 * 60_000,
+      failedAt: Date.now(),
+    });
+    await testEnv.RECOVERY_QUEUE.send(recoveryPointer(later));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await backend.calls(later)).toEqual([]);
+    expect(await stateOf(later)).toBe("retrying");
   });
 });

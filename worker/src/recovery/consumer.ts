@@ -3,7 +3,7 @@ import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
 import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { ALL_STEPS, loadEvent, recordOrphan, transition } from "../store/events.ts";
+import { ALL_STEPS, loadEvent, recordOrphan, type StoredEvent, transition } from "../store/events.ts";
 import { recoveryDelay } from "./delay.ts";
 import { deliveryDue } from "./hand-over.ts";
 import { readRecoveryMessage } from "./message.ts";
@@ -90,6 +90,12 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     return message.ack();
 
   const { job } = event;
+  if (!(await claimDelivery(env, event, now))) {
+    // Not due yet, or another copy of this pointer runs it: a duplicate (a re-send of a pointer
+    // that was only late, say). The chain that owns the delivery goes on; nothing is lost.
+    log.info("recovery.duplicate", { eventId: job.id, messageId: message.id });
+    return message.ack();
+  }
   const fields = { eventId: job.id, traceId: job.traceId, attempt: message.attempts };
   const steps = [...event.remainingSteps];
   while (steps.length > 0) {
@@ -137,6 +143,30 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
   }
   await transition(env.DB, job.id, "recover", "recovery", settled(null), history("delivered", null, null));
   message.ack();
+}
+
+/** A pointer may arrive this much before the delivery it was sent for (queues' delays are approximate). */
+const EARLY_MS = 2_000;
+
+/**
+ * One chain per delivery, and only once it is due: moves `due_at` on from the value read, so of
+ * two copies of a pointer only one runs, and one for a delivery not due yet runs nothing. If the
+ * runner dies, the reconciler re-sends once the new `due_at` has passed.
+ */
+async function claimDelivery(env: Env, event: StoredEvent, now: number): Promise<boolean> {
+  if (event.dueAt === null) return true;
+  const expected = event.dueAt - (deliveryDue(env, now, 0) - now);
+  if (expected > now + EARLY_MS) return false;
+  return transition(
+    env.DB,
+    event.id,
+    "retry",
+    "recovery",
+    { dueAt: Math.max(deliveryDue(env, now, 0), event.dueAt + 1) },
+    null,
+    now,
+    { dueBy: event.dueAt },
+  );
 }
 
 const settled = (error: string | null) => ({
