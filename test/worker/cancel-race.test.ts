@@ -151,3 +151,29 @@ describe("a cancel acknowledged while the instance is being created", () => {
     expect(seen.output).toEqual(output);
   });
 });
+
+describe("two cancels of one event at once", () => {
+  it("both answer cancelled: the one that lost the race reads the row again", async () => {
+    const id = uid("race_two_cancels");
+    await storeEvent({ id, job: oneStep(id), state: "accepted", dueAt: Date.now() + 60_000 });
+    // Between this cancel's read of the row and its update, another (its own re-send, whose
+    // first answer was lost) cancels the event.
+    let raced = false;
+    const db = new Proxy(testEnv.DB, {
+      get(target, key) {
+        if (key === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            if (!raced) {
+              raced = true;
+              expect(await cancelEvents(testEnv, [id])).toEqual([{ kind: "cancelled", id }]);
+            }
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    expect(await cancelEvents({ ...testEnv, DB: db }, [id])).toEqual([{ kind: "cancelled", id }]);
+    expect(raced).toBe(true);
+  });
+});

@@ -12,7 +12,7 @@ import { producerStatus } from "../../worker/src/lifecycle/status.ts";
 import { ConfigError, numberVar } from "../../worker/src/settings.ts";
 import type { StoredEvent } from "../../worker/src/store/events.ts";
 import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
-import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
+import { JobWorkflow, stepConfig } from "../../worker/src/workflows/job-workflow.ts";
 import { testEnv } from "./helpers.ts";
 
 const job = (id: string, bytes = 10): JobParams => ({
@@ -114,6 +114,25 @@ describe("numeric vars", () => {
   });
   it.each([["abc"], ["0"], ["-5"], ["1.5"], ["200000"], [""]])("refuses BACKEND_TIMEOUT_MS=%j", (value) => {
     expect(() => numberVar(env({ BACKEND_TIMEOUT_MS: value }), "BACKEND_TIMEOUT_MS")).toThrow(ConfigError);
+  });
+});
+
+describe("the step retry delay", () => {
+  // The engine fails a step for good when its delay function throws: the event would wait a
+  // minute in the recovery tier instead of being retried in seconds.
+  const delay = stepConfig({ ...testEnv, RETRY_DELAY_SCALE: "1" }).retries?.delay as (
+    input: unknown,
+  ) => number;
+  it("waits the base delay, or what Retry-After asked divided by the backoff", () => {
+    expect(delay({ ctx: { attempt: 1 }, error: new Error("x failed: HTTP 503") })).toBe(STEP_RETRY.delayMs);
+    expect(delay({ ctx: { attempt: 2 }, error: new Error("retry-after 8000 ms; x failed") })).toBe(4000);
+  });
+  it.each([
+    ["no error", { ctx: { attempt: 2 } }],
+    ["an error without a text message", { ctx: { attempt: 2 }, error: { message: 42 } }],
+    ["no attempt", { error: new Error("retry-after 5000 ms; x") }],
+  ])("never throws, on %s", (_, input) => {
+    expect(delay(input)).toBeGreaterThanOrEqual(STEP_RETRY.delayMs);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Env } from "../env.ts";
 import { isEventName, stepsOf } from "../events/catalog.ts";
 import { type Actor, TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { type StoredEvent, toEvent, transitionMany } from "../store/events.ts";
+import { loadEvents, type StoredEvent, transitionMany } from "../store/events.ts";
 import { instanceStatus, locateInstance } from "../workflows/status.ts";
 import { BulkCancelRequest, MAX_CANCEL_IDS } from "./api.ts";
 import type { AppContext } from "./auth.ts";
@@ -32,12 +32,7 @@ export async function cancelEvents(
   ids: readonly string[],
   by: Extract<Actor, "producer" | "operator"> = "producer",
 ): Promise<CancelOutcome[]> {
-  const { results } = await env.DB.prepare(
-    "SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))",
-  )
-    .bind(JSON.stringify(ids))
-    .all();
-  const events = new Map(results.map(toEvent).map((e) => [e.id, e]));
+  const events = await loadEvents(env.DB, ids);
   const running = [...events.values()].filter((e) => e.state === "accepted" || e.state === "started");
   const instances = new Map<string, InstanceStatus | undefined>();
   for (let i = 0; i < running.length; i += PARALLEL)
@@ -64,6 +59,10 @@ export async function cancelEvents(
       { tier: by, step: null, outcome: "cancelled", detail: null },
     ),
   );
+  // Not applied: the row moved on since it was read. A concurrent cancel (this one's own re-send,
+  // whose first answer was lost) may have got there first: answer with the state as it is now.
+  const missed = candidates.filter((e) => !cancelled.has(e.id)).map((e) => e.id);
+  for (const now of (await loadEvents(env.DB, missed)).values()) events.set(now.id, now);
   const stop = running.filter((e) => cancelled.has(e.id) && instances.get(e.id) !== undefined);
   for (let i = 0; i < stop.length; i += PARALLEL)
     await Promise.all(stop.slice(i, i + PARALLEL).map((e) => terminate(env, e)));

@@ -6,7 +6,7 @@ import type { JobParams } from "../events/job.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { claimChecks, claimOverdue } from "../store/claims.ts";
-import { ALL_STEPS, type StoredEvent, toEvent, transition, transitionMany } from "../store/events.ts";
+import { ALL_STEPS, loadEvents, type StoredEvent, transition, transitionMany } from "../store/events.ts";
 import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import type { JobResult } from "../workflows/job-workflow.ts";
@@ -166,12 +166,7 @@ async function checkInstances(env: Env, now: number, report: ReconcileReport) {
   const next = now + RECONCILER.instanceCheckAfterMs * delayScale(env);
   const ids = await claimChecks(env.DB, now, next, RECONCILER.maxInstanceChecksPerRun);
   if (ids.length === 0) return;
-  const { results } = await env.DB.prepare(
-    "SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))",
-  )
-    .bind(JSON.stringify(ids))
-    .all();
-  for (const event of results.map(toEvent)) {
+  for (const event of (await loadEvents(env.DB, ids)).values()) {
     report.instancesChecked += 1;
     if (await repair(env, event, now)) report.repaired += 1;
   }

@@ -125,6 +125,17 @@ export function tenantOf(job: JobParams): string | null {
   return typeof tenant === "string" ? tenant.trim() || null : null;
 }
 
+/** Several events by id (in one query), keyed by id; unknown ids are absent. */
+export async function loadEvents(db: D1Database, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+  if (ids.length === 0) return new Map();
+  await requireSchema(db);
+  const { results } = await db
+    .prepare("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify(ids))
+    .all();
+  return new Map(results.map(toEvent).map((e) => [e.id, e]));
+}
+
 export async function loadEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {
   await requireSchema(db);
   const row = await db.prepare("SELECT * FROM events WHERE id = ?1").bind(id).first();

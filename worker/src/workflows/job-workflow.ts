@@ -191,7 +191,7 @@ function retryMessage(step: string, reason: string, afterMs: number | undefined)
   return `${afterMs === undefined ? "" : `retry-after ${afterMs} ms; `}${step} failed: ${reason}`;
 }
 
-function stepConfig(env: Env): WorkflowStepConfig {
+export function stepConfig(env: Env): WorkflowStepConfig {
   const base = STEP_RETRY.delayMs * delayScale(env);
   return {
     retries: {
@@ -199,9 +199,15 @@ function stepConfig(env: Env): WorkflowStepConfig {
       backoff: STEP_RETRY.backoff,
       // Exponential backoff multiplies what this returns by 2^(attempt-1); dividing the
       // requested wait by the same factor makes the next attempt start no sooner than asked.
+      // It must never throw: the engine fails the step for good on a delay function that
+      // throws (or answers late), which hands the event to the recovery tier a minute later
+      // instead of retrying it in seconds.
       delay: ({ ctx, error }) => {
-        const asked = Number(RETRY_AFTER.exec(error.message)?.[1] ?? 0);
-        return Math.max(base, asked / 2 ** (ctx.attempt - 1));
+        const message: unknown = (error as { message?: unknown } | undefined)?.message;
+        const asked = Number((typeof message === "string" ? RETRY_AFTER.exec(message)?.[1] : undefined) ?? 0);
+        const attempt = Number.isInteger(ctx?.attempt) && ctx.attempt > 0 ? ctx.attempt : 1;
+        const wait = Math.max(base, asked / 2 ** (attempt - 1));
+        return Number.isFinite(wait) ? wait : base;
       },
     },
     timeout: STEP_RETRY.timeoutMs,
