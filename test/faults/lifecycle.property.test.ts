@@ -174,7 +174,7 @@ it("keeps the lifecycle's promises under random interleavings and faults", { tim
       await setFaults({});
       const ids = [...accepted];
       const deadline = Date.now() + 60_000;
-      for (let round = 0; Date.now() < deadline; round++) {
+      while (Date.now() < deadline) {
         const states = await Promise.all(ids.map(async (id) => (await rowOf(id))?.state));
         if (states.every((s) => s !== undefined && FINAL.has(s))) break;
         await testEnv.DB.prepare(

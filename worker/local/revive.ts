@@ -15,6 +15,27 @@ type Bindings = Record<string, unknown> & {
 
 const PARALLEL = 16;
 
+export interface InFlight {
+  started: { id: string; name: string }[];
+  retrying: { id: string }[];
+}
+export type InFlightDatabase = Bindings[typeof DATABASE.binding];
+
+/** Which events were in flight, read before the worker serves (a fresh state has no tables yet). */
+export async function readInFlight(db: InFlightDatabase): Promise<InFlight> {
+  const started = await db
+    .prepare("SELECT id, name FROM events WHERE state IN ('accepted', 'started')")
+    .all<{ id: string; name: string }>()
+    .then(({ results }) => results)
+    .catch(() => []);
+  const retrying = await db
+    .prepare("SELECT id FROM events WHERE state = 'retrying'")
+    .all<{ id: string }>()
+    .then(({ results }) => results)
+    .catch(() => []); // No failure recorded yet: no table.
+  return { started, retrying };
+}
+
 /**
  * Cloudflare wakes a sleeping or retrying instance after any restart; the local engine keeps
  * its timers in memory and forgets them. After a restart on persisted state this moves every
@@ -26,18 +47,11 @@ const PARALLEL = 16;
  *   recovery pointer again (a duplicate pointer is harmless: the consumer skips settled events
  *   and the backend deduplicates).
  */
-export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
+export async function reviveInFlight(
+  miniflare: Miniflare,
+  { started: rows, retrying }: InFlight,
+): Promise<number> {
   const env = await miniflare.getBindings<Bindings>();
-  let rows: { id: string; name: string }[];
-  try {
-    rows = (
-      await env[DATABASE.binding]
-        .prepare("SELECT id, name FROM events WHERE state IN ('accepted', 'started')")
-        .all<{ id: string; name: string }>()
-    ).results;
-  } catch {
-    return 0; // A fresh state has no events table yet.
-  }
   let revived = 0;
   const revive = async ({ id, name }: { id: string; name: string }) => {
     if (!isEventName(name)) return;
@@ -58,11 +72,6 @@ export async function reviveInFlight(miniflare: Miniflare): Promise<number> {
   };
   for (let i = 0; i < rows.length; i += PARALLEL) await Promise.all(rows.slice(i, i + PARALLEL).map(revive));
 
-  const retrying = await env[DATABASE.binding]
-    .prepare("SELECT id FROM events WHERE state = 'retrying'")
-    .all<{ id: string }>()
-    .then(({ results }) => results)
-    .catch(() => []); // No failure recorded yet: no table.
   for (let i = 0; i < retrying.length; i += 100) {
     await env[QUEUES.recovery.binding].sendBatch(
       retrying.slice(i, i + 100).map(({ id }) => ({ body: { eventId: id } })),

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { bundleWorker } from "../build.ts";
-import { DATABASE, RECONCILER } from "../src/topology.ts";
+import { COMPATIBILITY_DATE, DATABASE, RECONCILER } from "../src/topology.ts";
 import { type LocalSettings, localWorkerOptions } from "./bindings.ts";
 import { bundleFaultsWrapper } from "./faults/build.ts";
 import { applyMigrations, type MigratableDatabase } from "./migrate.ts";
-import { reviveInFlight } from "./revive.ts";
+import { type InFlightDatabase, readInFlight, reviveInFlight } from "./revive.ts";
 
 export interface RuntimeOptions extends LocalSettings {
   host?: string;
@@ -57,6 +57,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ],
       }
     : { modules: true, scriptPath: bundle.path };
+  const inFlightBefore = options.persistTo
+    ? await beforeServing(options.persistTo, options.migrate !== false, log)
+    : undefined;
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       host: options.host ?? "127.0.0.1",
@@ -71,14 +74,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       workers: [{ ...localWorkerOptions(options), ...source }],
     }),
   );
+  // With persisted state, migrations and the look at what was in flight happen before the
+  // worker's port is open: Miniflare's proxy blocks this thread (Atomics.wait) on its first call of
+  // each method, and a worker already serving can fill its stdout, which only this thread drains,
+  // then block writing to it: both wait for ever (issue 18, item 6).
+  const inFlight = inFlightBefore;
   const url = await miniflare.ready;
-  if (options.migrate !== false) {
+  if (options.migrate !== false && !options.persistTo) {
+    // In memory nobody else holds the URL before this returns, so nothing can flood the pipe.
     const db = (await miniflare.getD1Database(DATABASE.binding)) as unknown as MigratableDatabase;
-    const applied = await applyMigrations(db);
-    if (applied.length > 0 && options.persistTo) log(`applied migrations ${applied.join(", ")}`);
+    await applyMigrations(db);
   }
-  if (options.persistTo) {
-    const revived = await reviveInFlight(miniflare);
+  if (options.persistTo && inFlight && (inFlight.started.length > 0 || inFlight.retrying.length > 0)) {
+    // Only what was in flight before this start: an event dispatched since is the worker's own.
+    const revived = await reviveInFlight(miniflare, inFlight);
     if (revived > 0) log(`revived ${revived} in-flight instances from ${options.persistTo}`);
   }
   const scheduler = options.scheduledIntervalMs ? schedule(url, options.scheduledIntervalMs, log) : undefined;
@@ -94,6 +103,43 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
     },
   };
+}
+
+/**
+ * A private workerd on the same state folder, with D1 only and no port anyone knows: applies the
+ * migrations and reads which events were in flight, then goes away before the worker serves.
+ */
+async function beforeServing(persistTo: string, migrate: boolean, log: (line: string) => void) {
+  const preflight = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      log: new Log(LogLevel.WARN),
+      cf: false,
+      resourcePersistencePath: persistTo,
+      workers: [
+        {
+          name: "jobs-preflight",
+          modules: true,
+          script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+          compatibilityDate: COMPATIBILITY_DATE,
+          d1Databases: { [DATABASE.binding]: DATABASE.name },
+        },
+      ],
+    }),
+  );
+  try {
+    await preflight.ready;
+    const db = (await preflight.getD1Database(DATABASE.binding)) as unknown as MigratableDatabase &
+      InFlightDatabase;
+    if (migrate) {
+      const applied = await applyMigrations(db);
+      if (applied.length > 0) log(`applied migrations ${applied.join(", ")}`);
+    }
+    return await readInFlight(db);
+  } finally {
+    await preflight.dispose();
+  }
 }
 
 /**
