@@ -22,6 +22,8 @@ export interface RuntimeOptions extends LocalSettings {
    * cron would; a run still going when the next is due makes that one skip. Off when unset.
    */
   scheduledIntervalMs?: number;
+  /** Lets the caller run the scheduled handler itself over HTTP (`/cdn-cgi/local/scheduled`). */
+  scheduledTrigger?: boolean;
   /**
    * Applies worker/migrations before the worker serves, as a deploy does (default). Off only to
    * show what the worker does on a database that lacks them.
@@ -68,7 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // The request.cf placeholder is enough locally; fetching the real one needs the internet.
       cf: false,
       // Lets the scheduler below trigger the scheduled handler over HTTP (local only).
-      unsafeTriggerHandlers: options.scheduledIntervalMs !== undefined,
+      unsafeTriggerHandlers: options.scheduledIntervalMs !== undefined || options.scheduledTrigger === true,
       resourcePersistencePath: options.persistTo,
       handleStructuredLogs: ({ message }) => log(message),
       workers: [{ ...localWorkerOptions(options), ...source }],

@@ -118,11 +118,14 @@ export const RECONCILER = {
 } as const;
 
 /**
- * Instance creation. Production allows about 100 creations per second per account (429 beyond,
- * every item of a createBatch counts): one isolate paces itself below that, and a 429 leaves
- * the rest `accepted` for the reconciler.
+ * Instance creation. Cloudflare allows 300 creations per second per account and 100 per workflow
+ * (429 beyond, every item of a createBatch counts): one isolate paces itself below that, and a
+ * 429 leaves the rest `accepted` for the reconciler.
  */
 export const CREATION = {
+  /** The platform's limits (Workflows limits page). */
+  accountPerSecond: 300,
+  workflowPerSecond: 100,
   perSecond: 80,
   /**
    * How long /dispatch waits for its batch to be recorded before it answers 503 + Retry-After:

@@ -1,10 +1,15 @@
 import { PLATFORM_FAULTS_PATH, type PlatformFaults } from "./config.ts";
 import type { PlatformFaultStats } from "./inject.ts";
+import type { Usage } from "./meter.ts";
 
-/** What the wrapper's control route answers: the faults in force and what they did so far. */
+/**
+ * What the wrapper's control route answers: the faults in force, what they did so far, and what
+ * the worker asked of its bindings meanwhile (a POST starts all three over).
+ */
 export interface PlatformFaultsState {
   faults: PlatformFaults;
   stats: PlatformFaultStats;
+  usage: Usage;
 }
 
 async function control(url: string, init?: RequestInit): Promise<PlatformFaultsState> {

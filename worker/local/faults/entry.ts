@@ -4,7 +4,9 @@
  * every handler and every Workflow class gets the env with its bindings wrapped by the fault
  * layer. The shipped bundle does not contain this file and nothing in it reads PLATFORM_FAULTS.
  */
+import type { WorkflowEvent, WorkflowStep } from "cloudflare:workers";
 import type { Env } from "../../src/env.ts";
+import type { JobParams } from "../../src/events/job.ts";
 import { WORKFLOWS } from "../../src/topology.ts";
 import {
   PLATFORM_FAULTS_BINDING,
@@ -13,6 +15,7 @@ import {
   parsePlatformFaults,
 } from "./config.ts";
 import { PlatformFaultInjector, wrapEnv } from "./inject.ts";
+import type { UsageMeter } from "./meter.ts";
 import * as real from "./worker.js";
 
 type WrapperEnv = Env & { [PLATFORM_FAULTS_BINDING]?: string };
@@ -48,11 +51,61 @@ async function control(request: Request, env: WrapperEnv): Promise<Response> {
 export default {
   fetch(request, env, ctx) {
     if (new URL(request.url).pathname === PLATFORM_FAULTS_PATH) return control(request, env);
-    return worker.fetch(request, faulty(env), ctx);
+    const wrapped = faulty(env);
+    current(env).meter.request("fetch");
+    return worker.fetch(request, wrapped, ctx);
   },
-  queue: (batch, env, ctx) => worker.queue(batch, faulty(env), ctx),
-  scheduled: (controller, env, ctx) => worker.scheduled(controller, faulty(env), ctx),
+  queue(batch, env, ctx) {
+    const wrapped = faulty(env);
+    return worker.queue(metered(batch, current(env).meter), wrapped, ctx);
+  },
+  scheduled(controller, env, ctx) {
+    const wrapped = faulty(env);
+    current(env).meter.request("scheduled");
+    return worker.scheduled(controller, wrapped, ctx);
+  },
 } satisfies ExportedHandler<WrapperEnv, unknown>;
+
+/** The batch as delivered, counted: its messages received, and each retry asked for. */
+function metered(batch: MessageBatch<unknown>, meter: UsageMeter): MessageBatch<unknown> {
+  meter.request("queue");
+  meter.received(batch.queue, batch.messages.length);
+  const retry = <T extends { retry: (...args: never[]) => void }>(target: T, count: number): T =>
+    new Proxy(target, {
+      get(object, key) {
+        const value: unknown = Reflect.get(object, key, object);
+        if (key === "retry" || key === "retryAll")
+          return (...args: unknown[]) => {
+            meter.retried(count);
+            return Reflect.apply(value as (...a: unknown[]) => void, object, args);
+          };
+        return typeof value === "function" ? value.bind(object) : value;
+      },
+    });
+  const messages = batch.messages.map((message) => retry(message, 1));
+  return new Proxy(retry(batch as MessageBatch<unknown> & { retry: () => void }, batch.messages.length), {
+    get: (object, key) => (key === "messages" ? messages : Reflect.get(object, key)),
+  });
+}
+
+/** The engine's step, counted: each `do` callback that runs, whatever the step's outcome. */
+function meteredStep(step: WorkflowStep, meter: UsageMeter): WorkflowStep {
+  return new Proxy(step, {
+    get(object, key) {
+      const value: unknown = Reflect.get(object, key, object);
+      if (key !== "do") return typeof value === "function" ? value.bind(object) : value;
+      return (...args: unknown[]) => {
+        const callback = args.at(-1) as (...a: unknown[]) => unknown;
+        args[args.length - 1] = (...a: unknown[]) => {
+          meter.step();
+          return callback(...a);
+        };
+        // Called on the step itself: it may be an RPC stub, whose `apply` would be a remote call.
+        return (object.do as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
+}
 
 type JobWorkflowClass = typeof real.EmailWorkflow;
 type ClassName = (typeof WORKFLOWS)[keyof typeof WORKFLOWS]["className"];
@@ -69,8 +122,14 @@ const REAL_CLASSES: Record<ClassName, JobWorkflowClass> = {
 function withFaults(className: ClassName): JobWorkflowClass {
   const Real = REAL_CLASSES[className];
   const Faulty = class extends Real {
+    readonly #meter: UsageMeter;
     constructor(ctx: ExecutionContext, env: WrapperEnv) {
       super(ctx, faulty(env));
+      this.#meter = current(env).meter;
+    }
+    override run(event: WorkflowEvent<JobParams>, step: WorkflowStep) {
+      this.#meter.run();
+      return super.run(event, meteredStep(step, this.#meter));
     }
   };
   Object.defineProperty(Faulty, "name", { value: className });

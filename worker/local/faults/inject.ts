@@ -1,5 +1,6 @@
 import { DATABASE, QUEUES, WORKFLOWS } from "../../src/topology.ts";
 import { PLATFORM_FAULTS_BINDING, type PlatformFaults } from "./config.ts";
+import { type Usage, UsageMeter } from "./meter.ts";
 
 /**
  * The fault layer: wraps the bindings the worker receives (every Workflow, D1, the recovery
@@ -133,6 +134,8 @@ export class PlatformFaultInjector {
   #window: [number, number][] = [];
   #stats!: PlatformFaultStats;
   #wrapped = new WeakMap<object, object>();
+  /** What the worker asked of its bindings since the last `configure`: what `npm run cost` bills. */
+  readonly meter = new UsageMeter();
 
   constructor(faults: PlatformFaults = {}) {
     this.configure(faults);
@@ -146,6 +149,7 @@ export class PlatformFaultInjector {
       STREAMS.map((stream, i) => [stream, mulberry32(this.#seed ^ Math.imul(i + 1, 0x9e3779b9))]),
     ) as Record<Stream, () => number>;
     this.#window = [];
+    this.meter.reset();
     this.#stats = {
       seed: this.#seed,
       calls: { create: 0, d1: 0, queueSend: 0 },
@@ -172,8 +176,8 @@ export class PlatformFaultInjector {
   }
 
   /** What the control route answers. */
-  snapshot(): { faults: PlatformFaults; stats: PlatformFaultStats } {
-    return { faults: this.faults, stats: this.stats };
+  snapshot(): { faults: PlatformFaults; stats: PlatformFaultStats; usage: Usage } {
+    return { faults: this.faults, stats: this.stats, usage: this.meter.usage };
   }
 
   /** Counts one call and draws for it; draws only when its rate is set, so a seed's sequence is per kind. */
@@ -236,6 +240,7 @@ export class PlatformFaultInjector {
     }
     this.#window.push([now, instances]);
     this.#stats.instances += instances;
+    this.meter.instances(instances);
     this.#stats.peakCreationsPerSecond = Math.max(this.#stats.peakCreationsPerSecond, inWindow + instances);
   }
 
@@ -275,9 +280,11 @@ export class PlatformFaultInjector {
       prepare: (query) => this.#statement(db.prepare(query as string)),
       batch: async (statements) => {
         this.#d1();
-        return this.#afterEffect("d1Lost", "D1_ERROR", () =>
-          db.batch((statements as unknown[]).map(original)),
-        );
+        return this.#afterEffect("d1Lost", "D1_ERROR", async () => {
+          const results = await db.batch((statements as unknown[]).map(original));
+          this.meter.d1(results, true);
+          return results;
+        });
       },
       // A session prepares and batches like the database, so it gets the same faults.
       ...(typeof db.withSession === "function"
@@ -291,7 +298,7 @@ export class PlatformFaultInjector {
       (method: "first" | "all" | "run" | "raw") =>
       async (...args: unknown[]) => {
         this.#d1();
-        return this.#afterEffect("d1Lost", "D1_ERROR", () => statement[method](...args));
+        return this.#afterEffect("d1Lost", "D1_ERROR", () => this.#metered(statement, method, args));
       };
     return intercept(statement, {
       bind: (...values) => this.#statement(statement.bind(...values)),
@@ -302,17 +309,43 @@ export class PlatformFaultInjector {
     });
   }
 
+  /**
+   * Runs one statement and meters it. `first` answers no `meta`, so it runs as `all` (D1 runs the
+   * whole query for `first` too) and answers as `first` would; `raw` has no meta and counts as a
+   * statement only.
+   */
+  async #metered(statement: StatementLike, method: "first" | "all" | "run" | "raw", args: unknown[]) {
+    if (method === "raw") {
+      this.meter.d1({}, false);
+      return statement.raw(...args);
+    }
+    const result = (await statement[method === "first" ? "all" : method]()) as { results?: unknown[] };
+    this.meter.d1(result, false);
+    if (method !== "first") return result;
+    const row = (result.results?.[0] ?? null) as Record<string, unknown> | null;
+    const column = args[0];
+    return typeof column === "string" ? (row?.[column] ?? null) : row;
+  }
+
   queue<T extends object>(binding: T): T {
     return this.#once(binding, (target) => {
       const queue = target as unknown as QueueLike;
       return intercept(target, {
         send: async (...args) => {
           this.#queueSend("send");
-          return this.#afterEffect("queueSendLost", "Queue send", () => queue.send(...args));
+          return this.#afterEffect("queueSendLost", "Queue send", async () => {
+            const result = await queue.send(...args);
+            this.meter.sent(1);
+            return result;
+          });
         },
         sendBatch: async (...args) => {
           this.#queueSend("sendBatch");
-          return this.#afterEffect("queueSendLost", "Queue sendBatch", () => queue.sendBatch(...args));
+          return this.#afterEffect("queueSendLost", "Queue sendBatch", async () => {
+            const result = await queue.sendBatch(...args);
+            this.meter.sent(Array.isArray(args[0]) ? args[0].length : 0);
+            return result;
+          });
         },
       });
     });
