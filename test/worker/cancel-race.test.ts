@@ -152,6 +152,36 @@ describe("a cancel acknowledged while the instance is being created", () => {
   });
 });
 
+describe("a cancel that lands after the last call, its receipt not written", () => {
+  it("ends the instance cancelled with the step it performed, never delivered beside a cancelled row", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    // The receipt's write fails for this event (D1 refuses it) until the cancel has landed.
+    const trigger = `fail_receipt_${event.id.replace(/\W/g, "_")}`;
+    await testEnv.DB.prepare(
+      `CREATE TRIGGER ${trigger} BEFORE UPDATE OF state ON events
+       WHEN OLD.id = '${event.id}' AND NEW.state = 'delivered'
+       BEGIN SELECT RAISE(ABORT, 'D1_ERROR: Network connection lost.'); END`,
+    ).run();
+    try {
+      await dispatch([event]);
+      const [call] = await backend.waitForCalls(event.id, 1);
+      expect(call?.status).toBe(200);
+      // The instance could not be looked up, so the cancel lands on the row alone.
+      const blind = racing(async () => {}, { getFails: true });
+      expect(await cancelEvents(blind, [event.id])).toMatchObject([{ kind: "cancelled" }]);
+    } finally {
+      await testEnv.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+    }
+    const instance = await finished(event.id);
+    const output = { status: "cancelled", steps: [{ step: "email/reset-password", status: 200 }] };
+    expect(instance.output).toEqual(output);
+    const seen = (await status(event.id)) as Status & { output?: unknown };
+    expect(seen.status).toBe("cancelled");
+    expect(seen.output).toEqual(output);
+    expect(await backend.calls(event.id)).toHaveLength(1);
+  });
+});
+
 describe("two cancels of one event at once", () => {
   it("both answer cancelled: the one that lost the race reads the row again", async () => {
     const id = uid("race_two_cancels");

@@ -1,12 +1,14 @@
+import { createMessageBatch } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatch as dispatchBatch, StoreUnavailableError } from "../../worker/src/dispatch/dispatch.ts";
 import type { Env } from "../../worker/src/env.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import { eventStatus } from "../../worker/src/http/status.ts";
+import { consumeRecovery } from "../../worker/src/recovery/consumer.ts";
 import { recoveryPointer } from "../../worker/src/recovery/message.ts";
 import { reconcile } from "../../worker/src/recovery/reconciler.ts";
 import { loadEvent } from "../../worker/src/store/events.ts";
-import { RECONCILER } from "../../worker/src/topology.ts";
+import { QUEUES, RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
 
@@ -82,6 +84,16 @@ describe("/status when the row and the instance disagree", () => {
     const again = await dispatch([delivered, dead]);
     expect(again.instances.map((i) => i.status)).toEqual(["complete", "dead"]);
   });
+
+  it("answers a re-send of an event delivered by its instance, its receipt lost, with complete", async () => {
+    const event = envelope("email/reset-password", resetPassword);
+    await dispatch([event]);
+    await statusIs(event.id, "complete");
+    // The receipt's write is undone: the row still says accepted.
+    await testEnv.DB.prepare("UPDATE events SET state = 'accepted' WHERE id = ?1").bind(event.id).run();
+    const again = await dispatch([event]);
+    expect(again.instances.map((i) => i.status)).toEqual(["complete"]);
+  });
 });
 
 describe("the reconciler after a lost answer", () => {
@@ -96,6 +108,26 @@ describe("the reconciler after a lost answer", () => {
     await reconcile(env, now + RECONCILER.firstCheckAfterMs + 1000);
     expect(await stateOf(id)).toBe("delivered");
     expect(RECONCILER.firstCheckAfterMs).toBeLessThanOrEqual(5 * 60_000);
+  });
+
+  it("ends dead, never retried, an event whose permanent failure was not recorded", async () => {
+    const id = uid("lost_dead_record");
+    await storeEvent({ id, job: jobOf(id), state: "accepted", dueAt: Date.now() + 60_000 });
+    await backend.fault({ eventId: id, status: 422, count: 1 });
+    await testEnv.EMAIL_WORKFLOW.create({ id, params: jobOf(id) });
+    await statusIs(id, "dead");
+    // The workflow's record of it is undone: as if its write, and its retries, were lost.
+    await testEnv.DB.prepare(
+      "UPDATE events SET state = 'started', failed_at = NULL, due_at = ?2 WHERE id = ?1",
+    )
+      .bind(id, Date.now() - 1)
+      .run();
+    await reconcile(testEnv);
+    const row = await loadEvent(testEnv.DB, id);
+    expect(row?.state).toBe("dead");
+    expect(row?.lastError).toMatch(/failed permanently: .*422/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await backend.calls(id)).length).toBe(1);
   });
 
   it("leaves an event alone when its instance look-up fails, rather than creating it again", async () => {
@@ -176,39 +208,48 @@ describe("/dispatch when the store is slow", () => {
 });
 
 describe("the recovery tier when a pointer arrives twice", () => {
+  const steps = ["payment/process-payout", "payment/notify-payout-status"];
+  /** A payout handed over after its validation, its next delivery due `dueAt`; its next call takes `latencyMs`. */
+  async function handedOver(name: string, dueAt: number, latencyMs: number) {
+    const id = uid(name);
+    const job = {
+      ...jobOf(id),
+      name: "payment/process-payout" as const,
+      payload: VALID_PAYLOADS["payment/process-payout"].payload,
+    };
+    await storeEvent({ id, job, state: "retrying", remainingSteps: steps, dueAt, failedAt: Date.now() });
+    await backend.fault({ eventId: id, path: steps[0], status: 200, latencyMs, count: 1 });
+    return id;
+  }
+
   it("runs one chain: a copy of a due pointer, or one for a delivery not due yet, calls nothing", async () => {
-    const payout = VALID_PAYLOADS["payment/process-payout"].payload;
-    const id = uid("pointer_twice");
-    const job = { ...jobOf(id), name: "payment/process-payout" as const, payload: payout };
-    const steps = ["payment/process-payout", "payment/notify-payout-status"];
     // Handed over, its delivery due now: two copies of its pointer arrive (the reconciler's
     // re-send of one that was only late), and a third for a delivery due in an hour.
-    await storeEvent({
-      id,
-      job,
-      state: "retrying",
-      remainingSteps: steps,
-      dueAt: Date.now() - 1,
-      failedAt: Date.now(),
-    });
-    await backend.fault({ eventId: id, path: steps[0], status: 200, latencyMs: 300, count: 1 });
+    const id = await handedOver("pointer_twice", Date.now() - 1, 300);
     await testEnv.RECOVERY_QUEUE.sendBatch([{ body: recoveryPointer(id) }, { body: recoveryPointer(id) }]);
     await statusIs(id, "complete");
     const calls = await backend.calls(id);
     expect(calls.map((c) => c.path)).toEqual(steps);
 
-    const later = uid("pointer_early");
-    await storeEvent({
-      id: later,
-      job: { ...job, id: later },
-      state: "retrying",
-      remainingSteps: steps,
-      dueAt: Date.now() + 60 * 60_000,
-      failedAt: Date.now(),
-    });
+    const later = await handedOver("pointer_early", Date.now() + 60 * 60_000, 0);
     await testEnv.RECOVERY_QUEUE.send(recoveryPointer(later));
     await new Promise((r) => setTimeout(r, 1500));
     expect(await backend.calls(later)).toEqual([]);
     expect(await stateOf(later)).toBe("retrying");
+  });
+
+  it("runs one chain when a copy arrives while the first chain is still calling", async () => {
+    const id = await handedOver("pointer_staggered", Date.now() - 1, 1300);
+    const batch = () =>
+      createMessageBatch(QUEUES.recovery.name, [
+        { id: uid("msg"), timestamp: new Date(), attempts: 1, body: recoveryPointer(id) },
+      ]);
+    const first = consumeRecovery(batch(), testEnv);
+    // The copy comes 700 ms later, while the first chain waits for the backend's answer.
+    await new Promise((r) => setTimeout(r, 700));
+    await consumeRecovery(batch(), testEnv);
+    await first;
+    expect((await backend.calls(id)).map((c) => c.path)).toEqual(steps);
+    expect(await stateOf(id)).toBe("delivered");
   });
 });

@@ -79,7 +79,9 @@ function metered(batch: MessageBatch<unknown>, meter: UsageMeter): MessageBatch<
             meter.retried(count);
             return Reflect.apply(value as (...a: unknown[]) => void, object, args);
           };
-        return typeof value === "function" ? value.bind(object) : value;
+        return typeof value === "function"
+          ? (...args: unknown[]) => Reflect.apply(value as (...a: unknown[]) => unknown, object, args)
+          : value;
       },
     });
   const messages = batch.messages.map((message) => retry(message, 1));
@@ -93,7 +95,11 @@ function meteredStep(step: WorkflowStep, meter: UsageMeter): WorkflowStep {
   return new Proxy(step, {
     get(object, key) {
       const value: unknown = Reflect.get(object, key, object);
-      if (key !== "do") return typeof value === "function" ? value.bind(object) : value;
+      // Never `value.bind`: on an RPC stub that names a remote method.
+      if (key !== "do")
+        return typeof value === "function"
+          ? (...args: unknown[]) => Reflect.apply(value as (...a: unknown[]) => unknown, object, args)
+          : value;
       return (...args: unknown[]) => {
         const callback = args.at(-1) as (...a: unknown[]) => unknown;
         args[args.length - 1] = (...a: unknown[]) => {

@@ -1,9 +1,10 @@
 import type { Env } from "../env.ts";
-import { type ProducerStatus, resentStatus } from "../lifecycle/status.ts";
+import { type InstanceReading, type ProducerStatus, resentStatus } from "../lifecycle/status.ts";
 import { log } from "../log.ts";
-import { recordAccepted } from "../store/admission.ts";
+import { type Recorded, recordAccepted } from "../store/admission.ts";
 import { SchemaNotReadyError } from "../store/schema.ts";
 import { CREATION } from "../topology.ts";
+import { instanceReading } from "../workflows/status.ts";
 import { admit } from "./admit.ts";
 import { createInstances } from "./creation.ts";
 
@@ -64,6 +65,7 @@ export async function dispatch(
 
   const result: DispatchResult = { ids: [], instances: [] };
   const fresh = [];
+  const readings = await runningReadings(env, recorded, events);
   for (const { job } of events) {
     const outcome = recorded.get(job.id);
     if (outcome?.kind === "retired") {
@@ -81,7 +83,7 @@ export async function dispatch(
     // A re-send starts nothing and says where its event is: delivered, dead, cancelled, waiting.
     const status =
       outcome?.kind === "duplicate"
-        ? resentStatus(outcome.state, outcome.scheduled)
+        ? resentStatus(outcome.state, outcome.runAt, readings.get(job.id) ?? "unavailable", now)
         : job.runAt !== undefined
           ? "scheduled"
           : "queued";
@@ -97,4 +99,37 @@ export async function dispatch(
     background(createInstances(env, fresh, "dispatch", { claimedUntil: now + CREATION.claimMs }));
   if (errors.length > 0) result.errors = errors;
   return result;
+}
+
+/** Instance look-ups at once for the re-sent events of one request, and how long they may take. */
+const RESENT_LOOKUPS = 10;
+const RESENT_BUDGET_MS = 2_000;
+
+/**
+ * What the instances of re-sent events still in the workflow tier say: a delivery whose receipt
+ * was lost is complete, not queued. Bounded in time: an instance not read by then is "unavailable"
+ * (the answer says unknown, never a state it did not read).
+ */
+async function runningReadings(
+  env: Env,
+  recorded: ReadonlyMap<string, Recorded>,
+  events: readonly { job: { id: string; name: string } }[],
+): Promise<Map<string, InstanceReading>> {
+  const running = events
+    .map(({ job }) => job)
+    .filter((job) => {
+      const outcome = recorded.get(job.id);
+      return outcome?.kind === "duplicate" && (outcome.state === "accepted" || outcome.state === "started");
+    });
+  const readings = new Map<string, InstanceReading>();
+  if (running.length === 0) return readings;
+  const pending = [...running];
+  const worker = async () => {
+    for (let job = pending.shift(); job; job = pending.shift())
+      readings.set(job.id, await instanceReading(env, job.id, job.name));
+  };
+  const all = Promise.all(Array.from({ length: RESENT_LOOKUPS }, worker));
+  await Promise.race([all, new Promise((r) => setTimeout(r, RESENT_BUDGET_MS))]);
+  // What is not read by now stays out of the map (a late answer changes nothing: copied here).
+  return new Map(readings);
 }

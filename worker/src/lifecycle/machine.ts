@@ -79,8 +79,11 @@ export const TRANSITIONS = {
   deliver: { from: RUNNING, to: "delivered", by: ["workflow", "reconciler", "producer", "operator"] },
   /** The workflow gave up on a transient failure: the recovery queue owns the event now. */
   handOver: { from: RUNNING, to: "retrying", by: ["workflow", "reconciler"] },
-  /** A permanent failure in the workflow. */
-  fail: { from: RUNNING, to: "dead", by: ["workflow"] },
+  /**
+   * A permanent failure in the workflow; recorded by it, or, when that record was lost, by the
+   * reconciler from the errored instance's error.
+   */
+  fail: { from: RUNNING, to: "dead", by: ["workflow", "reconciler"] },
   /** A recovery attempt: a step done, a transient failure, or an overdue pointer sent again. */
   retry: { from: ["retrying"], to: "retrying", by: ["recovery", "reconciler"] },
   recover: { from: ["retrying"], to: "delivered", by: ["recovery"] },

@@ -6,8 +6,18 @@ import type { StoredEvent } from "../store/events.ts";
  * it. `complete` means every step was performed: an event handed to the recovery tier is
  * `waiting` (for its next attempt) until it is delivered or dead, never `complete`.
  */
-/** What a re-sent event's dispatch answer says: its state, without asking its instance. */
-export function resentStatus(state: string, scheduled: boolean): ProducerStatus {
+/**
+ * What a re-sent event's dispatch answer says: its state, and for an event still running in the
+ * workflow tier what its instance says (`reading`; a delivery whose receipt was lost is complete).
+ */
+export function resentStatus(
+  state: string,
+  runAt: number | null,
+  reading: InstanceReading,
+  now: number,
+): ProducerStatus {
+  if (state === "accepted" || state === "started")
+    return runningStatus(reading, runAt !== null && runAt > now).status;
   switch (state) {
     case "delivered":
       return "complete";
@@ -19,7 +29,8 @@ export function resentStatus(state: string, scheduled: boolean): ProducerStatus 
     case "retrying":
       return "waiting";
     default:
-      return scheduled ? "scheduled" : "queued";
+      // A state a newer release wrote.
+      return "unknown";
   }
 }
 
@@ -75,49 +86,8 @@ export function producerStatus(
     case "retrying":
       return { status: "waiting", error: { name: "RetryingEvent", message: event.lastError } };
     case "accepted":
-    case "started": {
-      if (reading === "unavailable")
-        return {
-          status: "unknown",
-          error: {
-            name: "InstanceUnavailable",
-            message: "Its workflow instance could not be read: ask again",
-          },
-        };
-      if (reading === "missing") return { status: delayed ? "scheduled" : "queued" };
-      const instance = reading;
-      switch (instance.status) {
-        case "queued":
-        case "running":
-        case "paused":
-        case "waitingForPause":
-          return { status: instance.status };
-        case "waiting":
-          return { status: delayed ? "scheduled" : "waiting" };
-        // Finished in the instance, its ending not recorded yet (the reconciler records it):
-        // what the instance says is what happened.
-        case "complete":
-          switch (outputStatus(instance)) {
-            case "delivered":
-              return { status: "complete" };
-            case "cancelled":
-              return { status: "cancelled" };
-            case "queued_for_retry":
-            case "hand_over_pending":
-              return { status: "waiting" };
-            default:
-              return { status: "unknown" };
-          }
-        case "errored":
-        case "terminated":
-          return {
-            status: instance.status,
-            error: { name: instance.error?.name ?? "Error", message: instance.error?.message ?? "" },
-          };
-        default:
-          return { status: "unknown" };
-      }
-    }
+    case "started":
+      return runningStatus(reading, delayed);
     default:
       // A state a newer release wrote: this release cannot say what it means.
       return {
@@ -127,5 +97,53 @@ export function producerStatus(
           message: `The event is ${event.state}, a state this release does not know`,
         },
       };
+  }
+}
+
+/** An event the workflow tier owns: what its instance says, the row not having caught up. */
+function runningStatus(
+  reading: InstanceReading,
+  delayed: boolean,
+): { status: ProducerStatus; error?: ProducerError } {
+  if (reading === "unavailable")
+    return {
+      status: "unknown",
+      error: {
+        name: "InstanceUnavailable",
+        message: "Its workflow instance could not be read: ask again",
+      },
+    };
+  if (reading === "missing") return { status: delayed ? "scheduled" : "queued" };
+  const instance = reading;
+  switch (instance.status) {
+    case "queued":
+    case "running":
+    case "paused":
+    case "waitingForPause":
+      return { status: instance.status };
+    case "waiting":
+      return { status: delayed ? "scheduled" : "waiting" };
+    // Finished in the instance, its ending not recorded yet (the reconciler records it):
+    // what the instance says is what happened.
+    case "complete":
+      switch (outputStatus(instance)) {
+        case "delivered":
+          return { status: "complete" };
+        case "cancelled":
+          return { status: "cancelled" };
+        case "queued_for_retry":
+        case "hand_over_pending":
+          return { status: "waiting" };
+        default:
+          return { status: "unknown" };
+      }
+    case "errored":
+    case "terminated":
+      return {
+        status: instance.status,
+        error: { name: instance.error?.name ?? "Error", message: instance.error?.message ?? "" },
+      };
+    default:
+      return { status: "unknown" };
   }
 }

@@ -150,19 +150,22 @@ const EARLY_MS = 2_000;
 
 /**
  * One chain per delivery, and only once it is due: moves `due_at` on from the value read, so of
- * two copies of a pointer only one runs, and one for a delivery not due yet runs nothing. If the
- * runner dies, the reconciler re-sends once the new `due_at` has passed.
+ * two copies of a pointer that arrive together only one runs, and one for a delivery not due yet
+ * runs nothing. The claim reads as a delivery a grace period ahead, so a copy that arrives while
+ * the chain is still calling (a hand-over's re-send after a lost answer, a reconciler's re-send)
+ * also runs nothing. If the runner dies, the reconciler re-sends once the claim has passed.
  */
 async function claimDelivery(env: Env, event: StoredEvent, now: number): Promise<boolean> {
   if (event.dueAt === null) return true;
-  const expected = event.dueAt - (deliveryDue(env, now, 0) - now);
+  const grace = deliveryDue(env, now, 0) - now;
+  const expected = event.dueAt - grace;
   if (expected > now + EARLY_MS) return false;
   return transition(
     env.DB,
     event.id,
     "retry",
     "recovery",
-    { dueAt: Math.max(deliveryDue(env, now, 0), event.dueAt + 1) },
+    { dueAt: Math.max(now + 2 * grace, event.dueAt + 1) },
     null,
     now,
     { dueBy: event.dueAt },

@@ -42,7 +42,7 @@ export async function handOver(
     calls: { ok: Math.max(0, stepsOf(job.name).length - outcome.remainingSteps.length) },
   };
   if (outcome.kind === "dead") {
-    if (by === "workflow") await transition(env.DB, job.id, "fail", by, changes, history, now);
+    await transition(env.DB, job.id, "fail", by, changes, history, now);
     return;
   }
   const moved = await transition(env.DB, job.id, "handOver", by, changes, history, now);

@@ -10,7 +10,7 @@ import { ALL_STEPS, loadEvents, type StoredEvent, transition, transitionMany } f
 import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import type { JobResult } from "../workflows/job-workflow.ts";
-import { findInstance, NOT_FOUND } from "../workflows/status.ts";
+import { findInstance, NOT_FOUND, permanentlyFailedStep } from "../workflows/status.ts";
 import { delayScale } from "./delay.ts";
 import { deliveryDue, handOver } from "./hand-over.ts";
 import { sendPointers } from "./pointers.ts";
@@ -168,7 +168,13 @@ async function checkInstances(env: Env, now: number, report: ReconcileReport) {
   if (ids.length === 0) return;
   for (const event of (await loadEvents(env.DB, ids)).values()) {
     report.instancesChecked += 1;
-    if (await repair(env, event, now)) report.repaired += 1;
+    // One event's failed repair (D1, the queue) must not cost the others their check: the claim
+    // already moved every one of them on by half an hour; this one is checked again then.
+    try {
+      if (await repair(env, event, now)) report.repaired += 1;
+    } catch (error) {
+      log.warn("reconcile.repair-failed", { eventId: event.id, error: bounded(String(error)) });
+    }
   }
 }
 
@@ -229,11 +235,25 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
     }
     case "errored":
     case "terminated": {
-      // Which steps ran is unknown: run them all again; the backend deduplicates on the ids.
       const error = status.error?.message ?? `Workflow instance ${status.status}`;
+      // A permanent failure whose record was lost: dead, as the workflow would have recorded it,
+      // never retried (the backend said no more).
+      const failedStep = permanentlyFailedStep(error);
+      const steps = stepsOf(event.name);
+      if (status.status === "errored" && failedStep !== undefined && steps.includes(failedStep)) {
+        const dead = {
+          kind: "dead",
+          remainingSteps: steps.slice(steps.indexOf(failedStep)),
+          error: bounded(error),
+          attempts: 1,
+        } as const;
+        await handOver(env, job, dead, "reconciler");
+        return true;
+      }
+      // Which steps ran is unknown: run them all again; the backend deduplicates on the ids.
       const outcome = {
         kind: "retrying",
-        remainingSteps: stepsOf(event.name),
+        remainingSteps: steps,
         error: bounded(error),
         attempts: 0,
       } as const;

@@ -8,7 +8,7 @@ export type Recorded =
   /** New: recorded now as `accepted`; this request starts its instance if it can. */
   | { kind: "new" }
   /** Same id, same content, recorded before: accepted already, whatever its creation's state. */
-  | { kind: "duplicate"; scheduled: boolean; state: string }
+  | { kind: "duplicate"; runAt: number | null; state: string }
   | { kind: "conflict" }
   /** A retired event never accepted before: refused, with why. */
   | { kind: "retired"; message: string };
@@ -67,7 +67,7 @@ export async function recordAccepted(
     else
       recorded.set(job.id, {
         kind: "duplicate",
-        scheduled: row.run_at !== null && row.run_at !== undefined,
+        runAt: row.run_at ?? null,
         state: row.state ?? "accepted",
       });
   });

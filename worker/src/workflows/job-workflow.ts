@@ -16,6 +16,7 @@ import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
 import { loadEvent, transition } from "../store/events.ts";
 import { STEP_RETRY } from "../topology.ts";
+import { permanentFailure } from "./status.ts";
 import { STEP_NAMES } from "./step-names.ts";
 
 export interface JobResult {
@@ -33,10 +34,12 @@ export interface JobResult {
 
 /**
  * A step's result: a permanent failure is an answer, not an exception, so it is never retried.
- * `cancelled`: performed, and the event was cancelled while the call was under way.
+ * `unrecorded`: the last step was performed but its delivery receipt could not be written (or
+ * was refused). `cancelled` is what a release before `unrecorded` recorded for a receipt refused
+ * by a cancel: still read, so an instance replaying such a step ends as it would have.
  */
 type StepResult =
-  | { ok: true; status: number; cancelled?: true }
+  | { ok: true; status: number; unrecorded?: true; cancelled?: true }
   | { ok: false; reason: string; stopped?: Stop };
 
 /**
@@ -113,13 +116,24 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       }
       if (!result.ok && result.stopped) return { status: result.stopped, steps: done };
       if (result.ok && result.cancelled) {
-        // Performed, but a cancel was acknowledged while the call was under way: the output says
-        // so, as the row does, rather than contradict it.
         done.push({ step: name, status: result.status });
         return { status: "cancelled", steps: done };
       }
+      if (result.ok && result.unrecorded) {
+        done.push({ step: name, status: result.status });
+        // Performed, its receipt not written: record it now, retried through a D1 hiccup, and end
+        // as the row says (a cancel acknowledged meanwhile makes it `cancelled`, never a
+        // `delivered` output beside a cancelled row). Past every retry, the reconciler reads this
+        // output and writes the receipt.
+        const ending = await step
+          .do(STEP_NAMES.recordDelivery(name), recordStep(this.env), () =>
+            recordDelivery(this.env, job.id, steps.length),
+          )
+          .catch(() => "delivered" as const);
+        return { status: ending, steps: done };
+      }
       if (!result.ok) {
-        const reason = `${name} failed permanently: ${result.reason}`;
+        const reason = permanentFailure(name, result.reason);
         const outcome = {
           kind: "dead",
           remainingSteps: steps.slice(index),
@@ -157,27 +171,31 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
       outcome: outcome.kind,
     });
     if (outcome.kind === "done") {
-      // The delivery receipt, inside the last step (no extra step per event) and non-fatal: if it
-      // cannot be written, the reconciler finds the complete instance and writes it. It counts
-      // the event's successful calls, one per step, in the same batch.
+      // The delivery receipt, inside the last step (no extra step per event on the happy path)
+      // and non-fatal: a call performed must not be repeated because its receipt failed. It
+      // counts the event's successful calls, one per step, in the same batch.
       if (deliveredSteps !== undefined) {
-        const recorded = await transition(
-          this.env.DB,
-          job.id,
-          "deliver",
-          "workflow",
-          { dueAt: null, calls: { ok: deliveredSteps } },
-          null,
-        ).catch(() => undefined);
-        // Refused (not a failed write): a cancel came while the call was under way.
-        if (recorded === false && (await stopOf(this.env, job.id).catch(() => null)) === "cancelled")
-          return { ok: true, status: outcome.status, cancelled: true };
+        const recorded = await deliver(this.env, job.id, deliveredSteps).catch(() => false);
+        if (!recorded) return { ok: true, status: outcome.status, unrecorded: true };
       }
       return { ok: true, status: outcome.status };
     }
     if (outcome.kind === "dead") return { ok: false, reason: outcome.reason };
     throw new Error(retryMessage(name, outcome.reason, outcome.afterMs));
   }
+}
+
+const deliver = (env: Env, id: string, steps: number) =>
+  transition(env.DB, id, "deliver", "workflow", { dueAt: null, calls: { ok: steps } }, null);
+
+/**
+ * Writes a receipt the last step could not, or learns why it was refused: every step was
+ * performed, so the ending is delivered unless a cancel was acknowledged meanwhile (then the
+ * output says cancelled, as the row does). Throws while D1 fails, so the step retries.
+ */
+async function recordDelivery(env: Env, id: string, steps: number): Promise<"delivered" | "cancelled"> {
+  if (await deliver(env, id, steps)) return "delivered";
+  return (await loadEvent(env.DB, id))?.state === "cancelled" ? "cancelled" : "delivered";
 }
 
 /**

@@ -1,6 +1,17 @@
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName } from "../events/catalog.ts";
+import type { InstanceReading } from "../lifecycle/status.ts";
 import { WORKFLOWS } from "../topology.ts";
+
+/**
+ * How an instance that stopped on a permanent failure words its error (a NonRetryableError's
+ * message, kept in the instance status): the reconciler reads the step back when the workflow's
+ * own record of it was lost, so the event ends dead rather than retried.
+ */
+export const permanentFailure = (step: string, reason: string) => `${step} failed permanently: ${reason}`;
+export function permanentlyFailedStep(error: string): string | undefined {
+  return /^(\S+) failed permanently: /.exec(error)?.[1];
+}
 
 /** How the Workflows API says an instance does not exist. */
 export const NOT_FOUND = /not[\s._-]?found/i;
@@ -27,6 +38,12 @@ export async function locateInstance(
     }
   }
   return unsure ? "unknown" : "missing";
+}
+
+/** What the instance says, for `/status` and re-sends: "unavailable" when the platform cannot say. */
+export async function instanceReading(env: Env, id: string, name: string): Promise<InstanceReading> {
+  const found = await locateInstance(env, id, name);
+  return found === "missing" ? "missing" : found === "unknown" ? "unavailable" : found.status;
 }
 
 /** The instance's live status, or undefined when there is none (or the platform cannot say). */

@@ -9,4 +9,6 @@ export const STEP_NAMES = {
   call: (step: string) => step,
   handOver: (step: string) => `hand over ${step}`,
   recordDead: (step: string) => `record dead ${step}`,
+  /** Only when the receipt written inside the last call could not be: a step of its own. */
+  recordDelivery: (step: string) => `record delivery ${step}`,
 } as const;
