@@ -190,12 +190,12 @@ describe("npm run check-release", () => {
       ),
     );
     writeFileSync(
-      join(repo, "worker/migrations/0002_tenant_index.sql"),
+      join(repo, "worker/migrations/0900_tenant_index.sql"),
       "CREATE INDEX events_tenant ON events (tenant_id);\n",
     );
     const { code, out } = check();
     expect(out).toContain(
-      "Pending migrations (applied by the deploy before the new worker version goes live): 0002_tenant_index.sql",
+      "Pending migrations (applied by the deploy before the new worker version goes live): 0900_tenant_index.sql",
     );
     expect(out).toContain("**email/welcome**: event added");
     expect(out).toContain("stale only in additions (safe): run `npm run check-release -- --write`");

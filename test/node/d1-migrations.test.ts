@@ -132,8 +132,9 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
 
   it("applies every migration in order on a new database, recording each as wrangler does", async () => {
     const created = await provider.create(inputs());
-    expect(created.outs.applied.map((m: { name: string }) => m.name)).toEqual(["0001_initial.sql"]);
-    expect(applied()).toEqual(["0001_initial.sql"]);
+    const released = migrations.map((m) => m.name);
+    expect(created.outs.applied.map((m: { name: string }) => m.name)).toEqual(released);
+    expect(applied()).toEqual(released);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
     expect(tables.map((t) => (t as { name: string }).name)).toEqual(
       expect.arrayContaining([
@@ -152,7 +153,7 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
     const next = [
       ...migrations,
       {
-        name: "0002_add_priority.sql",
+        name: "0900_add_priority.sql",
         sha256: "b".repeat(64),
         sql: "ALTER TABLE events ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;",
       },
@@ -160,11 +161,9 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
     expect((await provider.diff("id", olds, inputs(next))).changes).toBe(true);
     const before = d1.queries.length;
     const updated = await provider.update("id", olds, inputs(next));
-    expect(updated.outs.applied.map((m: { name: string }) => m.name)).toEqual([
-      "0001_initial.sql",
-      "0002_add_priority.sql",
-    ]);
-    expect(applied()).toEqual(["0001_initial.sql", "0002_add_priority.sql"]);
+    const all = [...migrations.map((m) => m.name), "0900_add_priority.sql"];
+    expect(updated.outs.applied.map((m: { name: string }) => m.name)).toEqual(all);
+    expect(applied()).toEqual(all);
     // Only the pending file ran (plus the bookkeeping table and the list).
     expect(d1.queries.slice(before).filter((q) => q.includes("ALTER TABLE"))).toHaveLength(1);
     expect(d1.queries.slice(before).some((q) => q.includes("CREATE TABLE IF NOT EXISTS events"))).toBe(false);
@@ -210,7 +209,7 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
   });
 
   it("names the migration that failed, leaves it unrecorded and keeps what it did undone", async () => {
-    const second = { name: "0002_add_priority.sql", sha256: "b".repeat(64), sql: "" };
+    const second = { name: "0900_add_priority.sql", sha256: "b".repeat(64), sql: "" };
     const olds = {
       ...inputs(),
       applied: [...migrations, second].map(({ name, sha256 }) => ({ name, sha256 })),
@@ -219,15 +218,15 @@ describe("the provider, as Pulumi serializes it and runs it in its own process",
       ...migrations,
       second,
       {
-        name: "0003_broken.sql",
+        name: "0901_broken.sql",
         sha256: "c".repeat(64),
         sql: "CREATE INDEX events_priority ON events (priority);\nINSERT INTO no_such_table VALUES (1);",
       },
     ];
     await expect(provider.update("id", olds, inputs(broken))).rejects.toThrow(
-      /D1 migration 0003_broken.sql failed \(HTTP 400\): 7500 .*no_such_table/,
+      /D1 migration 0901_broken.sql failed \(HTTP 400\): 7500 .*no_such_table/,
     );
-    expect(applied()).not.toContain("0003_broken.sql");
+    expect(applied()).not.toContain("0901_broken.sql");
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'events_priority'").all()).toEqual([]);
   });
 

@@ -6,9 +6,10 @@ import { decide } from "../../worker/src/alerts/decide.ts";
 import { type AlertMessage, AlertMessageSchema } from "../../worker/src/alerts/message.ts";
 import type { Env } from "../../worker/src/env.ts";
 import worker from "../../worker/src/index.ts";
-import { type CallCounts, callStats, minuteOf } from "../../worker/src/store/backend-calls.ts";
+import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { type CallCounts, callStats, minuteOf, recentCalls } from "../../worker/src/store/backend-calls.ts";
 import { transition } from "../../worker/src/store/events.ts";
-import { ALERTS, RECONCILER, RETENTION } from "../../worker/src/topology.ts";
+import { ALERTS, CREATION, RECONCILER, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_SECRETS } from "../support/settings.ts";
 import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
@@ -107,15 +108,24 @@ async function onlyAlert(stack: string): Promise<AlertMessage> {
 }
 
 /** Delivers an event whose backend fails as told first. */
-async function deliver(event: ReturnType<typeof envelope>, fault: Omit<Fault, "eventId">) {
-  await backend.fault({ ...fault, eventId: event.id });
+async function deliver(event: ReturnType<typeof envelope>, fault?: Omit<Fault, "eventId">) {
+  if (fault) await backend.fault({ ...fault, eventId: event.id });
   await dispatch([event]);
   await statusIs(event.id, "complete", 30_000);
 }
 
+/**
+ * The creation tail passes every row written so far (as it does a minute after each is written),
+ * counting the calls of those its workflow delivered.
+ */
+const passTail = () => reconcile(testEnv, Date.now() + CREATION.claimMs + 1);
+
 /** The backend calls counted while `work` ran. */
 async function callsDuring(work: () => Promise<unknown>): Promise<{ ok: number; failed: number }> {
-  const all = () => callStats(testEnv.DB, 0);
+  const all = async () => {
+    await passTail();
+    return callStats(testEnv.DB, 0, Number.MAX_SAFE_INTEGER);
+  };
   const before = await all();
   await work();
   const after = await all();
@@ -127,6 +137,28 @@ describe("backend call accounting", () => {
     const event = envelope("payment/process-payout", payout);
     const fault = { path: "payment/process-payout", status: 503, count: 2 };
     expect(await callsDuring(() => deliver(event, fault))).toEqual({ ok: 3, failed: 2 });
+  });
+
+  it("counts a delivery once, whether the tail passes its row before or after its receipt", async () => {
+    // Still calling when the tail passes it: the receipt counts its calls.
+    const slow = envelope("payment/process-payout", payout);
+    const early = await callsDuring(async () => {
+      await backend.fault({
+        eventId: slow.id,
+        path: "payment/notify-payout-status",
+        status: 200,
+        latencyMs: 800,
+        count: 1,
+      });
+      await dispatch([slow]);
+      await backend.waitForCalls(slow.id, 3);
+      await passTail();
+      await statusIs(slow.id, "complete");
+    });
+    expect(early).toEqual({ ok: 3, failed: 0 });
+    // Delivered before the tail passes it: the tail counts them.
+    const fast = envelope("payment/process-payout", payout);
+    expect(await callsDuring(() => deliver(fast))).toEqual({ ok: 3, failed: 0 });
   });
 
   it("counts the calls of an event the recovery queue finished: steps before the hand-over, then each step", async () => {
@@ -165,14 +197,14 @@ describe("backend call accounting", () => {
     const now = Date.now();
     const old = now - 8 * 86_400_000;
     const stale = now - ALERTS.windowMs - 5 * 60_000;
-    const inWindow = await callStats(testEnv.DB, now - ALERTS.windowMs);
+    const inWindow = await recentCalls(testEnv.DB, ALERTS.windowMs, now);
     const insert = (at: number, ok: number, failed: number) =>
       testEnv.DB.prepare("INSERT INTO backend_calls (minute, ok, failed) VALUES (?1, ?2, ?3)")
         .bind(minuteOf(at), ok, failed)
         .run();
     await insert(old, 40, 40);
     await insert(stale, 7, 7);
-    expect(await callStats(testEnv.DB, now - ALERTS.windowMs)).toEqual(inWindow);
+    expect(await recentCalls(testEnv.DB, ALERTS.windowMs, now)).toEqual(inWindow);
     await scheduled(stackEnv(), RETENTION.cron);
     const minute = (at: number) =>
       testEnv.DB.prepare("SELECT ok FROM backend_calls WHERE minute = ?1").bind(minuteOf(at)).first();
@@ -229,7 +261,8 @@ describe("alerts", () => {
     await allClear();
     // Calls that fail: three 503s before the event is delivered.
     await deliver(envelope("email/reset-password", resetPassword), { status: 503, count: 3 });
-    const { ok, failed } = await callStats(testEnv.DB, Date.now() - ALERTS.windowMs);
+    await passTail();
+    const { ok, failed } = await recentCalls(testEnv.DB, ALERTS.windowMs, Date.now());
     const calls = ok + failed;
     const rate = failed / calls;
     expect(failed).toBeGreaterThanOrEqual(3);

@@ -7,6 +7,8 @@ import {
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/src/index.ts";
 import { recoveryDelay } from "../../worker/src/recovery/delay.ts";
+import { transition } from "../../worker/src/store/events.ts";
+import { purge } from "../../worker/src/store/retention.ts";
 import { QUEUES, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
@@ -301,7 +303,17 @@ describe("operator API", () => {
 });
 
 describe("retention", () => {
+  /**
+   * The walks read rows in the order they were written; rows the earlier tests wrote just now
+   * would hold them up (a production table is written in time order): start them after those.
+   */
+  const walkFromHere = () =>
+    testEnv.DB.prepare(
+      "UPDATE cursors SET position = (SELECT COALESCE(MAX(rowid), 0) FROM events) WHERE name IN ('retention', 'tombstones')",
+    ).run();
+
   it("compacts final events (delivered, discarded, cancelled) after retention, deletes them a month later, and keeps dead ones", async () => {
+    await walkFromHere();
     const day = 86_400_000;
     const old = Date.now() - 8 * day;
     const ids = {
@@ -315,6 +327,8 @@ describe("retention", () => {
       recent: uid("new"),
     };
     const job = (id: string) => ({ id, name: "email/verification" });
+    // In the order they would have been written: the oldest first.
+    await storeEvent({ id: ids.ancient, job: null, state: "delivered", at: Date.now() - 40 * day });
     await storeEvent({ id: ids.delivered, job: job(ids.delivered), state: "delivered", at: old });
     await storeEvent({ id: ids.discarded, job: job(ids.discarded), state: "discarded", at: old });
     await storeEvent({ id: ids.cancelled, job: job(ids.cancelled), state: "cancelled", at: old });
@@ -327,7 +341,6 @@ describe("retention", () => {
       at: old,
       runAt: Date.now(),
     });
-    await storeEvent({ id: ids.ancient, job: null, state: "delivered", at: Date.now() - 40 * day });
     await storeEvent({ id: ids.recent, job: job(ids.recent), state: "delivered", at: Date.now() });
     await testEnv.DB.prepare(
       "INSERT INTO event_history (event_id, at, tier, outcome) VALUES (?1, ?2, 'queue', 'done')",
@@ -357,6 +370,7 @@ describe("retention", () => {
   });
 
   it("sweeps in bounded chunks until nothing old is left", async () => {
+    await walkFromHere();
     const prefix = uid("bulk");
     const old = Date.now() - 8 * 86_400_000;
     await request("/status/schema-probe");
@@ -378,6 +392,42 @@ describe("retention", () => {
       .bind(`${prefix}_%`)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+
+  it("compacts an event that settles after the walk passed it, a retention after it settled, and never deletes the newest row", async () => {
+    await walkFromHere();
+    const day = 86_400_000;
+    const keep = 7 * day;
+    const now = Date.now();
+    const late = uid("late");
+    const newest = uid("newest");
+    // Written 8 days ago and still running when the walk comes to it.
+    await storeEvent({
+      id: late,
+      job: { id: late, name: "email/verification" },
+      state: "accepted",
+      at: now - 8 * day,
+      dueAt: now + day,
+    });
+    await purge(testEnv.DB, now, keep);
+    const row = () =>
+      testEnv.DB.prepare("SELECT job IS NOT NULL AS live, due_at FROM events WHERE id = ?1")
+        .bind(late)
+        .first<{ live: number; due_at: number | null }>();
+    expect(await row()).toMatchObject({ live: 1 });
+    // It settles now: its compaction is scheduled a retention from now, and happens then.
+    expect(await transition(testEnv.DB, late, "cancel", "producer", { dueAt: null }, null, now)).toBe(true);
+    expect((await row())?.due_at).toBe(now + keep);
+    await purge(testEnv.DB, now + keep - 1, keep);
+    expect((await row())?.live).toBe(1);
+    await purge(testEnv.DB, now + keep + 1, keep);
+    expect((await row())?.live).toBe(0);
+    // And a month after that it is deleted, unless it is the newest row (ids must never be reused).
+    await storeEvent({ id: newest, job: null, state: "delivered", at: now - 60 * day });
+    await purge(testEnv.DB, now + keep + 40 * day, keep);
+    expect(await row()).toBeNull();
+    const kept = await testEnv.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(newest).first();
+    expect(kept).not.toBeNull();
   });
 
   it("recognises a re-send of a compacted event instead of running it again", async () => {

@@ -195,7 +195,7 @@ describe("a retired event", () => {
     const now = Date.now();
     const before = uid("before");
     const job = jobOf(before, "email/verification") as JobParams;
-    await recordAccepted(testEnv.DB, [{ job, digest: "same" }], now, CREATION.claimMs);
+    await recordAccepted(testEnv.DB, [{ job, digest: "same" }], now);
     const fresh = { job: jobOf(uid("after"), "email/verification") as JobParams, digest: "d" };
     const recorded = await recordAccepted(
       testEnv.DB,
@@ -204,7 +204,6 @@ describe("a retired event", () => {
         { ...fresh, retired: "Unknown event: email/verification is retired" },
       ],
       now,
-      CREATION.claimMs,
     );
     expect(recorded.get(before)).toMatchObject({ kind: "duplicate" });
     expect(recorded.get(fresh.job.id)).toEqual({

@@ -101,6 +101,11 @@ export const RECONCILER = {
   localIntervalSeconds: 60,
   /** Bounded work per run; what is left waits for the next minute. */
   maxCreationsPerRun: 1200,
+  /**
+   * Rows the creation tail passes per run (it reads each row once, a minute after it was
+   * written): above a minute's admissions at the account's creation limit (300/s).
+   */
+  maxTailRowsPerRun: 20_000,
   maxPointersPerRun: 500,
   maxInstanceChecksPerRun: 100,
   /**

@@ -1,5 +1,5 @@
 import { deadClause, recoveringClause } from "../lifecycle/machine.ts";
-import { callStats } from "../store/backend-calls.ts";
+import { recentCalls } from "../store/backend-calls.ts";
 import { ALERTS } from "../topology.ts";
 import type { Observation } from "./conditions.ts";
 import type { Check } from "./thresholds.ts";
@@ -24,7 +24,7 @@ export async function measure(
       };
     }
     case "failure-rate": {
-      const { ok, failed } = await callStats(db, now - ALERTS.windowMs);
+      const { ok, failed } = await recentCalls(db, ALERTS.windowMs, now);
       const calls = ok + failed;
       const failureRate = calls === 0 ? 0 : failed / calls;
       const { rate, minCalls } = check.threshold;
@@ -45,7 +45,8 @@ export async function measure(
     }
     case "backlog": {
       const row = await db
-        .prepare(`SELECT COUNT(*) AS n FROM events WHERE ${recoveringClause()}`)
+        // Every retrying row has a due time (its next delivery): counted from events_due.
+        .prepare(`SELECT COUNT(*) AS n FROM events WHERE ${recoveringClause()} AND due_at IS NOT NULL`)
         .first<{ n: number }>();
       const retrying = row?.n ?? 0;
       const threshold = check.threshold.retrying;

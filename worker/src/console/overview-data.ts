@@ -1,6 +1,6 @@
 import type { Env } from "../env.ts";
 import { isState, STATES, type State } from "../lifecycle/machine.ts";
-import { callStats } from "../store/backend-calls.ts";
+import { recentCalls } from "../store/backend-calls.ts";
 import { requireSchema } from "../store/schema.ts";
 import { ALERTS } from "../topology.ts";
 
@@ -50,6 +50,6 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     if (row.key === "dead") hour.dead += row.n;
     else hour.handedOver += row.n;
   }
-  const calls = await callStats(env.DB, now - ALERTS.windowMs);
-  return { counts, unknownStates, hours, calls: { ...calls, windowMinutes: ALERTS.windowMs / 60_000 } };
+  const { ok, failed } = await recentCalls(env.DB, ALERTS.windowMs, now);
+  return { counts, unknownStates, hours, calls: { ok, failed, windowMinutes: ALERTS.windowMs / 60_000 } };
 }

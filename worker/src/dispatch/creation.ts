@@ -116,7 +116,8 @@ export async function createInstances(
       }
     }
   }
-  await settle(env, jobs, report, by, (id) => claims?.get(id) ?? claimedUntil);
+  // A dispatch request's claim is the rows' having no due time yet; a reconciler's is its end.
+  await settle(env, jobs, report, by, (id) => (by === "dispatch" ? null : (claims?.get(id) ?? claimedUntil)));
   return report;
 }
 
@@ -168,7 +169,7 @@ async function settle(
   jobs: readonly JobParams[],
   report: CreationReport,
   by: Extract<Actor, "dispatch" | "reconciler">,
-  claimOf: (id: string) => number,
+  claimOf: (id: string) => number | null,
 ) {
   const now = Date.now();
   const started = new Set(report.started);

@@ -53,7 +53,7 @@ export async function dispatch(
   const events = [...admitted.values()];
   let recorded: Awaited<ReturnType<typeof recordAccepted>>;
   try {
-    recorded = await withinBudget(recordAccepted(env.DB, events, now, CREATION.claimMs), budgetMs);
+    recorded = await withinBudget(recordAccepted(env.DB, events, now), budgetMs);
   } catch (error) {
     // Nothing was recorded (the batch is one transaction), or it may yet be (a slow write): the
     // whole request can be sent again with the same ids, and a re-send of a recorded event is

@@ -206,6 +206,8 @@ export const CATALOG = {
 
 export type EventName = keyof typeof CATALOG;
 
+export const EVENT_NAMES = Object.keys(CATALOG) as EventName[];
+
 export function isEventName(name: string): name is EventName {
   return Object.hasOwn(CATALOG, name);
 }

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { CATALOG, type EventName } from "../events/catalog.ts";
+import { CATALOG, EVENT_NAMES } from "../events/catalog.ts";
 import { EnvelopeShape, LegacyShape } from "../events/items.ts";
 import { LIMITS } from "../topology.ts";
 import {
@@ -75,7 +75,7 @@ const idParameter = {
 
 /** Every event as each SDK generation sends it: a variant per catalog event, payload included. */
 function eventVariants(): Json {
-  const names = Object.keys(CATALOG) as EventName[];
+  const names = EVENT_NAMES;
   const envelope = names.map((name) => ({
     allOf: [
       ref("EnvelopeItem"),

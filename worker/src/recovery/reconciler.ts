@@ -5,7 +5,7 @@ import { CATALOG, isEventName, stepsOf } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { claimChecks, claimOverdue } from "../store/claims.ts";
+import { claimChecks, claimCreations } from "../store/claims.ts";
 import { ALL_STEPS, loadEvents, type StoredEvent, transition, transitionMany } from "../store/events.ts";
 import { requireSchema } from "../store/schema.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
@@ -71,7 +71,11 @@ async function step(name: string, work: () => Promise<void>) {
 }
 
 async function createOverdue(env: Env, now: number, report: ReconcileReport) {
-  const rows = await claimOverdue(env.DB, now, CREATION.claimMs, RECONCILER.maxCreationsPerRun);
+  // Rows whose dispatch's claim ended (the tail passes each once), then claims that ended again.
+  const rows = await claimCreations(env.DB, now, CREATION.claimMs, {
+    tail: RECONCILER.maxTailRowsPerRun,
+    overdue: RECONCILER.maxCreationsPerRun,
+  });
   // Creation first: what this release cannot route must not use up the claims of what it can.
   await createRoutable(
     env,

@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { purgeBefore } from "../store/retention.ts";
+import { purge } from "../store/retention.ts";
 import { instanceRetentionMs, VARS } from "../topology.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -15,5 +15,5 @@ export const instanceRetention = (env: Env) => instanceRetentionMs(retentionDays
 
 /** Forgets what is settled and older than RETENTION_DAYS; dead events stay until an operator acts. */
 export function purgeExpired(env: Env, now: number) {
-  return purgeBefore(env.DB, now - retentionDays(env) * DAY_MS);
+  return purge(env.DB, now, retentionDays(env) * DAY_MS);
 }

@@ -15,20 +15,20 @@ export type Recorded =
 
 /**
  * Records every admitted event as `accepted` in one transaction (D1 runs a batch atomically):
- * after this the worker alone owns getting each instance created. A new row's `due_at` is the
- * end of this request's creation claim; the reconciler takes over after it.
+ * after this the worker alone owns getting each instance created. A new row has no due time (so
+ * no index entry to write): this request owns its creation for CREATION.claimMs from `now`, and
+ * the reconciler's creation tail (claims.ts) takes over after that.
  */
 export async function recordAccepted(
   db: D1Database,
   admitted: readonly Admitted[],
   now: number,
-  claimMs: number,
 ): Promise<Map<string, Recorded>> {
   if (admitted.length === 0) return new Map();
   await requireSchema(db);
   const insert = db.prepare(
-    `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, due_at, create_attempts, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, '${INITIAL_STATE}', ?7, ?8, 1, ?9, ?9)
+    `INSERT INTO events (id, name, digest, tenant_id, trace_id, job, state, run_at, create_attempts, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, '${INITIAL_STATE}', ?7, 1, ?8, ?8)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
   );
@@ -47,7 +47,6 @@ export async function recordAccepted(
         job.traceId,
         JSON.stringify(job),
         job.runAt ?? null,
-        now + claimMs,
         now,
       ),
     ),

@@ -1,19 +1,67 @@
 import { fromClause, stateClause } from "../lifecycle/machine.ts";
+import { deliveredCallsStatement } from "./backend-calls.ts";
+import { holds, type WalkedRow, walk, within } from "./cursors.ts";
 import { type StoredEvent, toEvent } from "./events.ts";
 import { requireSchema } from "./schema.ts";
 
+/** Rows the creation tail reads at a time. */
+const TAIL_CHUNK = 500;
+
 /**
- * Creation claims on `accepted` events. The row's `due_at` is when its current claim ends; a
- * claim is taken only from a row whose claim has ended, in one UPDATE, so two reconciler runs
- * (or a run and a slow request) never create the same event at once.
+ * The creation tail: a new row has no due time (no index entry, no write for one): the request
+ * that recorded it owns its creation until `claimMs` after it was written. Rows whose claim has
+ * ended are passed here once, in the order they were written: one still `accepted` gets a claim
+ * like any other (and is returned, to be created), one already delivered by its workflow has its
+ * successful calls counted (its receipt did not spend a write on them). Up to `limit` rows.
  */
-export async function claimOverdue(
+async function claimUnclaimed(db: D1Database, now: number, claimMs: number, limit: number) {
+  const steps = await walk<WalkedRow>(
+    db,
+    "creation",
+    {
+      columns: "state",
+      chunk: TAIL_CHUNK,
+      maxRows: limit,
+      ready: (row) => row.created_at <= now - claimMs,
+      act: (span) => [
+        deliveredCallsStatement(db, `${within(span)} AND ${holds("creation", span.token)}`),
+        db
+          .prepare(
+            `UPDATE events SET due_at = ?1, create_attempts = create_attempts + 1, updated_at = ?2
+             WHERE ${within(span)} AND ${fromClause("start")} AND due_at IS NULL AND ${holds("creation", span.token)}
+             RETURNING *`,
+          )
+          .bind(now + claimMs, now),
+      ],
+    },
+    now,
+  );
+  return steps.flatMap((results) => (results[1]?.results ?? []).map(toEvent));
+}
+
+/**
+ * Claims `accepted` events for creation: those the creation tail passes (up to `limits.tail`
+ * rows), then those whose claim ended again (up to `limits.overdue` in all). Every row this
+ * returns is claimed for `claimMs`, those this release cannot route included: the caller ends
+ * those.
+ */
+export async function claimCreations(
   db: D1Database,
   now: number,
   claimMs: number,
-  limit: number,
+  limits: { tail: number; overdue: number },
 ): Promise<StoredEvent[]> {
   await requireSchema(db);
+  const passed = await claimUnclaimed(db, now, claimMs, limits.tail);
+  return [...passed, ...(await claimOverdue(db, now, claimMs, Math.max(0, limits.overdue - passed.length)))];
+}
+
+/**
+ * Creation claims on `accepted` events with a due time. The row's `due_at` is when its current
+ * claim ends; a claim is taken only from a row whose claim has ended, in one UPDATE, so two
+ * reconciler runs (or a run and a slow request) never create the same event at once.
+ */
+async function claimOverdue(db: D1Database, now: number, claimMs: number, limit: number) {
   const { results } = await db
     .prepare(
       `UPDATE events SET due_at = ?2, create_attempts = create_attempts + 1, updated_at = ?1
@@ -29,18 +77,19 @@ export async function claimOverdue(
 
 /**
  * Ends this creator's claims early, so the next reconciler run takes these events at once. The
- * claim's end is the ownership token: a row another creator has claimed since is left alone.
+ * claim's end is the ownership token: a row another creator has claimed since is left alone. A
+ * dispatch request's claim is the row's having no due time yet (`claimedUntil` null).
  */
 export async function releaseClaims(
   db: D1Database,
   ids: readonly string[],
-  claimedUntil: number,
+  claimedUntil: number | null,
   now: number,
 ): Promise<void> {
   if (ids.length === 0) return;
   await db
     .prepare(
-      `UPDATE events SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause("start")} AND due_at = ?3`,
+      `UPDATE events SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause("start")} AND due_at IS ?3`,
     )
     .bind(JSON.stringify(ids), now, claimedUntil)
     .run();

@@ -4,12 +4,14 @@ import { type JobParams, JobParamsSchema } from "../events/job.ts";
 import {
   type Actor,
   allowed,
+  FINAL_STATES,
   fromClause,
   type State,
   type StoredState,
   type TransitionName,
 } from "../lifecycle/machine.ts";
 import { type CallCounts, countCallsStatement } from "./backend-calls.ts";
+import { passedBy } from "./cursors.ts";
 import { requireSchema } from "./schema.ts";
 
 export type Tier = "dispatch" | "workflow" | "queue" | "dead-letter" | "operator" | "reconciler" | "producer";
@@ -193,6 +195,7 @@ export function transitionStatements(
   guard: Guard = {},
 ): D1PreparedStatement[] {
   const { to } = allowed(name, by);
+  const due = "CASE WHEN ?9 = 1 THEN ?10 ELSE due_at END";
   const update = db
     .prepare(
       `UPDATE events SET state = ?2, updated_at = ?3,
@@ -201,7 +204,7 @@ export function transitionStatements(
          attempts = attempts + ?6,
          replays = replays + ?7,
          failed_at = CASE WHEN ?8 = 1 THEN COALESCE(failed_at, ?3) ELSE failed_at END,
-         due_at = CASE WHEN ?9 = 1 THEN ?10 ELSE due_at END,
+         due_at = ${FINAL_STATES.includes(to) ? settledDue(due) : due},
          create_attempts = create_attempts + ?11
        WHERE id IN (SELECT value FROM json_each(?1)) AND ${fromClause(name)}
          AND (?12 IS NULL OR due_at <= ?12) AND (?13 IS NULL OR remaining_steps = ?13)
@@ -235,9 +238,20 @@ export function transitionStatements(
     );
   const { calls } = changes;
   if (calls && (calls.ok > 0 || (calls.failed ?? 0) > 0))
-    statements.push(countCallsStatement(db, calls, now));
+    // A delivery straight from the workflow tier: the creation tail counts it, unless it has
+    // passed the row already (one event's receipt: its id names it).
+    statements.push(countCallsStatement(db, calls, now, name === "deliver" ? ids[0] : undefined));
   return statements;
 }
+
+/**
+ * The due time of a row that settles: none (nothing is scheduled for it; the retention walk
+ * comes to it in its turn), unless the retention walk has passed it already, then its compaction
+ * is scheduled the kept time from now.
+ */
+const settledDue = (otherwise: string) =>
+  `CASE WHEN ${passedBy("retention")}
+     THEN ?3 + COALESCE((SELECT keep_ms FROM cursors WHERE name = 'retention'), 0) ELSE ${otherwise} END`;
 
 /** Applies one transition to one event; says whether the event was in a state that allows it. */
 export async function transition(

@@ -1,5 +1,6 @@
 import { finalClause } from "../lifecycle/machine.ts";
 import { purgeCallsBefore } from "./backend-calls.ts";
+import { holds, type WalkedRow, walk, within } from "./cursors.ts";
 import { requireSchema } from "./schema.ts";
 
 /** A delayed event's row is kept until its delay (at most 365 days) has surely passed. */
@@ -10,9 +11,15 @@ const SCHEDULED_MS = 366 * 24 * 60 * 60 * 1000;
  */
 const TOMBSTONE_MS = 31 * 24 * 60 * 60 * 1000;
 /**
+ * The walks come to a row this long after its retention would, counted from its creation: an
+ * event settled within it (nearly all are) is compacted by the walk, at no cost but the read;
+ * one still unsettled then is scheduled instead, when it settles (store/events.ts settledDue).
+ */
+const SLACK_MS = 60 * 60 * 1000;
+/**
  * Rows per statement and statements per sweep: each statement stays far below D1's 30 s query
- * limit, and a sweep's at most 2 × 300 calls stay well under D1's 1,000 queries per invocation
- * (the reconciler shares it) while compacting up to 150,000 events an hour.
+ * limit, and a sweep stays well under D1's 1,000 queries per invocation (the reconciler shares
+ * it) while compacting up to 150,000 events an hour.
  */
 const CHUNK = 500;
 const MAX_CHUNKS = 300;
@@ -26,43 +33,108 @@ export interface Purged {
 }
 
 /**
- * Forgets what is settled and older than `before`, in bounded chunks: the history and payload of
- * final events (delivered, discarded, cancelled; dead ones stay until an operator acts), then, much later, the
- * compacted rows themselves, and the backend call counts of minutes before `before`. A sweep
- * that hits its bound leaves the rest to the next one.
+ * SQL of a row past its retention (settled before `?1`, its delay long gone): its payload and
+ * history may go. `?2` is `?1` less SCHEDULED_MS.
  */
-export async function purgeBefore(db: D1Database, before: number): Promise<Purged> {
+const EXPIRED = `${finalClause()} AND job IS NOT NULL AND updated_at < ?1 AND (run_at IS NULL OR run_at < ?2)`;
+/** A compacted row past the tombstone's time (`?3`): it may go. Never the newest row (ids only grow). */
+const SPENT = `${finalClause()} AND job IS NULL AND updated_at < ?3 AND rowid < (SELECT MAX(rowid) FROM events)`;
+/** When a settled row should next be looked at: its compaction, or once compacted its deletion (`?4` kept ms). */
+const NEXT_LOOK = `CASE WHEN job IS NOT NULL THEN MAX(updated_at, COALESCE(run_at + ${SCHEDULED_MS}, 0)) + ?4
+  ELSE updated_at + ?4 + ${TOMBSTONE_MS} END`;
+
+/**
+ * Forgets what is settled and older than `keepMs`, in bounded chunks: the history and payload of
+ * final events (delivered, discarded, cancelled; dead ones stay until an operator acts), then,
+ * much later, the compacted rows themselves, and the backend call counts of minutes before the
+ * retention. Rows are found by the two walks in the order they were written, and the few that
+ * settle late by their due time. A sweep that hits its bound leaves the rest to the next one.
+ */
+export async function purge(db: D1Database, now: number, keepMs: number): Promise<Purged> {
   await requireSchema(db);
+  const before = now - keepMs;
   const purged: Purged = { history: 0, compacted: 0, deleted: 0, callMinutes: 0 };
-  const expired = `SELECT id FROM events WHERE ${finalClause()} AND job IS NOT NULL
-      AND updated_at < ?1 AND (run_at IS NULL OR run_at < ?2) LIMIT ${CHUNK}`;
+  // ?1 before, ?2 before less SCHEDULED_MS, ?3 before less TOMBSTONE_MS, ?4 keepMs, ?5 now: each
+  // statement is given as many as it numbers (D1 refuses more).
+  const values = [before, before - SCHEDULED_MS, before - TOMBSTONE_MS, keepMs, now];
+  const sql = (text: string) => {
+    const used = Math.max(0, ...[...text.matchAll(/\?(\d)/g)].map((m) => Number(m[1])));
+    return db.prepare(text).bind(...values.slice(0, used));
+  };
+  // Rows that settle after the walk passed them are scheduled with the retention of this sweep.
+  await db
+    .prepare("UPDATE cursors SET keep_ms = ?1 WHERE name = 'retention' AND keep_ms IS NOT ?1")
+    .bind(keepMs)
+    .run();
+
+  // The retention walk: compacts what expired, schedules what settled late or has not settled.
+  const compactions = await walk<WalkedRow>(
+    db,
+    "retention",
+    {
+      columns: "state",
+      chunk: CHUNK,
+      maxRows: CHUNK * MAX_CHUNKS,
+      ready: (row) => row.created_at < before - SLACK_MS,
+      act: (span) => {
+        const mine = `${within(span)} AND ${holds("retention", span.token)}`;
+        return [
+          sql(
+            `DELETE FROM event_history WHERE event_id IN (SELECT id FROM events WHERE ${mine} AND ${EXPIRED})`,
+          ),
+          sql(
+            `UPDATE events SET job = NULL, remaining_steps = '[]', last_error = '' WHERE ${mine} AND ${EXPIRED}`,
+          ),
+          // Settled, not expired yet (settled late, or delayed): its own due time.
+          sql(
+            `UPDATE events SET due_at = ${NEXT_LOOK} WHERE ${mine} AND ${finalClause()} AND job IS NOT NULL`,
+          ),
+        ];
+      },
+    },
+    now,
+  );
+  for (const [history, compacted] of compactions) {
+    purged.history += history?.meta.changes ?? 0;
+    purged.compacted += compacted?.meta.changes ?? 0;
+  }
+
+  // Settled rows with a due time (scheduled above, or settled after the walk passed them).
+  const due = `SELECT id FROM events WHERE ${finalClause()} AND due_at <= ?5`;
   for (let i = 0; i < MAX_CHUNKS; i++) {
-    const [history, compacted] = await db.batch([
-      db
-        .prepare(`DELETE FROM event_history WHERE event_id IN (${expired})`)
-        .bind(before, before - SCHEDULED_MS),
-      db
-        // The error text goes with the payload: it may echo a secret that can no longer be masked.
-        .prepare(
-          `UPDATE events SET job = NULL, remaining_steps = '[]', last_error = '' WHERE id IN (${expired})`,
-        )
-        .bind(before, before - SCHEDULED_MS),
+    const [history, compacted, deleted, rescheduled] = await db.batch([
+      sql(`DELETE FROM event_history WHERE event_id IN (${due} AND ${EXPIRED} LIMIT ${CHUNK})`),
+      sql(`UPDATE events SET job = NULL, remaining_steps = '[]', last_error = '', due_at = updated_at + ?4 + ${TOMBSTONE_MS}
+           WHERE id IN (${due} AND ${EXPIRED} LIMIT ${CHUNK})`),
+      sql(`DELETE FROM events WHERE id IN (${due} AND ${SPENT} LIMIT ${CHUNK})`),
+      // Due, but not yet expired (the retention was raised, say): looked at again when it is.
+      sql(`UPDATE events SET due_at = MAX(${NEXT_LOOK}, ?5 + 1) WHERE id IN (${due} LIMIT ${CHUNK})`),
     ]);
     purged.history += history?.meta.changes ?? 0;
     purged.compacted += compacted?.meta.changes ?? 0;
-    if ((compacted?.meta.changes ?? 0) < CHUNK) break;
+    purged.deleted += deleted?.meta.changes ?? 0;
+    const acted = [compacted, deleted, rescheduled].map((r) => r?.meta.changes ?? 0);
+    if (Math.max(...acted) < CHUNK) break;
   }
-  for (let i = 0; i < MAX_CHUNKS; i++) {
-    const deleted = await db
-      .prepare(
-        `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE job IS NULL
-           AND ${finalClause()} AND updated_at < ?1 LIMIT ${CHUNK})`,
-      )
-      .bind(before - TOMBSTONE_MS)
-      .run();
-    purged.deleted += deleted.meta.changes ?? 0;
-    if ((deleted.meta.changes ?? 0) < CHUNK) break;
-  }
+
+  // The tombstone walk: deletes compacted rows past the tombstone's time.
+  const deletions = await walk<WalkedRow>(
+    db,
+    "tombstones",
+    {
+      columns: "state",
+      chunk: CHUNK,
+      maxRows: CHUNK * MAX_CHUNKS,
+      ready: (row) => row.created_at < before - TOMBSTONE_MS - SLACK_MS,
+      act: (span) => [
+        sql(
+          `DELETE FROM events WHERE ${within(span)} AND ${holds("tombstones", span.token)} AND ${SPENT} AND due_at IS NULL`,
+        ),
+      ],
+    },
+    now,
+  );
+  for (const [deleted] of deletions) purged.deleted += deleted?.meta.changes ?? 0;
   // One row a minute at most: an hourly sweep finds about 60, so one statement does.
   purged.callMinutes = await purgeCallsBefore(db, before);
   return purged;
