@@ -83,8 +83,13 @@ await backend.addFault({ status: 200, latencyMs: TIMEOUT_MS + 500, rate: 0.03, c
 let runtime = await start();
 const { send, report: producer } = legacyProducer(runtime.url, BENCH_TOKEN);
 let peak = 0;
+/** Creations and the 429s the platform answered, over every runtime of the run (each starts at 0). */
+const creations = { instances: 0, refusals: 0 };
 const notePeak = async () => {
-  peak = Math.max(peak, (await readPlatformFaults(runtime.url)).stats.peakCreationsPerSecond);
+  const { stats } = await readPlatformFaults(runtime.url);
+  peak = Math.max(peak, stats.peakCreationsPerSecond);
+  creations.instances += stats.instances;
+  creations.refusals += stats.injected.createRate;
 };
 
 /** The producer cancels its delayed events: each acknowledged cancel's time is kept. */
@@ -263,6 +268,9 @@ const report = {
     statuses: producer.statuses,
   },
   peakCreationsPerSecond: peak,
+  refusalsPer1000Creations: Number(
+    ((creations.refusals / Math.max(1, creations.instances)) * 1000).toFixed(1),
+  ),
   drainSeconds,
   backendFaults,
   deliveredThroughRecoveryQueue: recovered.size,
@@ -279,9 +287,9 @@ const list = (entries: Record<string, number>) =>
 const markdown = [
   `Drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): ${N} events in ${BURSTS} bursts from legacy-SDK producers (${toCancel.length} of them delayed and cancelled), backend ${backend.mode}, platform faults ${JSON.stringify(platformFaults)}, runtime restarted after ${killedAt} performed calls, ${report.seconds} s in all.`,
   "",
-  "| dispatched | accepted | delivered | dead (reason) | cancelled | missing (given up) | delivered and dead | false statuses | calls after a cancel | per-item errors from platform faults | peak creations/s (limit) | time to drain | redundant calls per 1,000 | via recovery queue |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-  `| ${N} | ${producer.accepted.size} | ${result.delivered} | ${result.dead} (${list(result.deadReasons)}) | ${cancelAcked.size} | ${result.missing.length + givenUp.length} (${givenUp.length}) | ${result.deliveredAndDead.length} | ${falseStatuses.length} | ${afterCancel.length} | ${producer.itemErrors.size} | ${peak} (${CREATION_LIMIT}) | ${drainSeconds} s | ${report.redundantCallsPer1000} | ${recovered.size} |`,
+  "| dispatched | accepted | delivered | dead (reason) | cancelled | missing (given up) | delivered and dead | false statuses | calls after a cancel | per-item errors from platform faults | peak creations/s (limit) | 429s per 1,000 creations | time to drain | redundant calls per 1,000 | via recovery queue |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  `| ${N} | ${producer.accepted.size} | ${result.delivered} | ${result.dead} (${list(result.deadReasons)}) | ${cancelAcked.size} | ${result.missing.length + givenUp.length} (${givenUp.length}) | ${result.deliveredAndDead.length} | ${falseStatuses.length} | ${afterCancel.length} | ${producer.itemErrors.size} | ${peak} (${CREATION_LIMIT}) | ${report.refusalsPer1000Creations} | ${drainSeconds} s | ${report.redundantCallsPer1000} | ${recovered.size} |`,
   "",
   `Producers: ${list(producer.statuses)} answers; ${producer.resends} requests re-sent whole, ${producer.abandonedBatches} batches given up. Backend: ${result.calls} calls, ${result.failedCalls} failed (${list(backendFaults)}). Redundant deliveries are 2xx answers beyond the first per Idempotency-Key: what a backend that does not deduplicate would have performed twice.`,
   "",

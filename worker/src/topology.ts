@@ -131,6 +131,12 @@ export const CREATION = {
   /** The platform's limits (Workflows limits page). */
   accountPerSecond: 300,
   workflowPerSecond: 100,
+  /**
+   * What every isolate of a stack shares (store/creation-budget.ts), per second: under the
+   * platform's limits, with room for another stack in the same account and for clock skew.
+   */
+  budgetPerSecond: { account: 240, workflow: 90 },
+  /** One isolate's own pace: only when the shared budget cannot be read (D1 failing). */
   perSecond: 80,
   /**
    * How long /dispatch waits for its batch to be recorded before it answers 503 + Retry-After:

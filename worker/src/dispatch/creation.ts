@@ -8,7 +8,7 @@ import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/events.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
 import { NOT_FOUND } from "../workflows/status.ts";
-import { Pacer } from "./pacer.ts";
+import { batchSize, createdFine, refusedForRate, reserve } from "./budget.ts";
 
 /** Cloudflare reports an id that already exists with this code: the receipt vouches it is ours. */
 const ALREADY_EXISTS = 10405;
@@ -18,9 +18,6 @@ const ALREADY_EXISTS = 10405;
  */
 const CLAIM_MARGIN_MS = CREATION.claimMs / 2;
 const RATE_LIMITED = /\b429\b|too many requests|rate limit/i;
-
-/** Every creation in this isolate goes through one pacer, under the platform's rate. */
-const pacer = new Pacer(CREATION.perSecond);
 
 export interface CreationReport {
   started: string[];
@@ -62,7 +59,7 @@ export async function createInstances(
         report.released.push(...pending.splice(0).map((j) => j.id));
         break;
       }
-      const part = take(pending, pacer.rate);
+      const part = take(pending, batchSize());
       const fresh: JobParams[] = [];
       for (const job of part) {
         const found = mayExist.has(job.id) ? await lookUp(binding, job.id) : "missing";
@@ -74,14 +71,16 @@ export async function createInstances(
       // Cancelled meanwhile: never created, so none of its steps runs.
       await skipCancelled(env, fresh);
       if (fresh.length === 0) continue;
-      // Nothing may stand between the pace's reservation and the call: the window counts calls.
+      // Nothing may stand between the budget's reservation and the call: it counts this second.
       const before = Date.now();
-      await pacer.take(fresh.length);
-      // A long wait for the pace leaves time for a cancel: look once more (what is dropped now
+      const granted = await reserve(env, kind, fresh.length, claimedUntil - CLAIM_MARGIN_MS);
+      // What the budget could not grant now goes back to the front, in order.
+      pending.unshift(...fresh.splice(granted));
+      // A long wait for the budget leaves time for a cancel: look once more (what is dropped now
       // only leaves its reservation unused), then stopCancelled covers the last milliseconds.
       if (Date.now() - before > PACE_RECHECK_MS) await skipCancelled(env, fresh);
       if (fresh.length === 0) continue;
-      // The wait for the pace may have outlasted the claim: then it is the reconciler's.
+      // The wait may have outlasted the claim: then it is the reconciler's.
       if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
         report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
         break;
@@ -102,14 +101,14 @@ export async function createInstances(
             log.warn("creation.rejected", { eventId: job.id, code: error.code, error: error.message });
           }
         });
-        pacer.speedUp();
+        createdFine();
         await stopCancelled(env, binding, fresh);
       } catch (error) {
         const message = error instanceof Error ? error.message.slice(0, LIMITS.errorTextLength) : "unknown";
         report.released.push(...fresh.map((j) => j.id));
         if (RATE_LIMITED.test(message)) {
           // The account's budget is spent: slow down and leave the rest to the next run.
-          pacer.slowDown();
+          refusedForRate();
           report.rateLimited = true;
         }
         log.warn("creation.failed", { by, instances: fresh.length, error: message });
