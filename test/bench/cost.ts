@@ -5,7 +5,7 @@ import { readPlatformFaults, setPlatformFaults } from "../../worker/local/faults
 import type { Usage } from "../../worker/local/faults/meter.ts";
 import { startRuntime } from "../../worker/local/runtime.ts";
 import { type EventName, stepsOf } from "../../worker/src/events/catalog.ts";
-import { RECONCILER, STEP_RETRY } from "../../worker/src/topology.ts";
+import { CREATION, RECONCILER, STEP_RETRY } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { backendMode, openBackend } from "./backend-process.ts";
 import { capacity, dollarsPerMillion, type PerJob, perJob } from "./cost/model.ts";
@@ -200,6 +200,16 @@ const SCENARIOS: Scenario[] = [
 ];
 
 /** Every event a scenario dispatched must end where it should: asked after the counting. */
+/** One run of the scheduled handler (the reconciler and the alert check), and what it asked of D1. */
+async function scheduledRun(): Promise<Usage["d1"]> {
+  await setPlatformFaults(runtime.url, {});
+  const trigger = await fetch(
+    `${runtime.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(RECONCILER.cron)}&format=json`,
+  );
+  if (!trigger.ok) throw new Error(`the scheduled trigger answered ${trigger.status}`);
+  return (await quiet(1_000)).d1;
+}
+
 async function finalStatuses(events: readonly { id: string }[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const { id } of events) {
@@ -221,6 +231,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
+let lastDispatch = Date.now();
 try {
   await quiet();
   for (const scenario of SCENARIOS) {
@@ -236,6 +247,7 @@ try {
     };
     const cpuBefore = workerdCpuMs();
     await scenario.run(ids);
+    lastDispatch = Date.now();
     const usage = await quiet();
     const job = perJob(usage, scenario.jobs, workerdCpuMs() - cpuBefore);
     const dollars = dollarsPerMillion(job);
@@ -253,13 +265,20 @@ try {
     });
     console.log(`${scenario.name}: ${JSON.stringify(job)} → $${dollars.total.toFixed(2)} per million`);
   }
+  // The creation tail passes each row a claim after it was written: one scheduled run once every
+  // scenario's rows are that old passes them all. Its cost beyond an idle run is per job.
+  await new Promise((r) => setTimeout(r, Math.max(0, lastDispatch + CREATION.claimMs + 1_000 - Date.now())));
+  const passing = await scheduledRun();
+  const idle = await scheduledRun();
+  const jobs = rows.reduce((sum, r) => sum + r.jobs, 0);
+  const tail = {
+    jobs,
+    d1RowsWritten: (passing.rowsWritten - idle.rowsWritten) / jobs,
+    d1RowsRead: (passing.rowsRead - idle.rowsRead) / jobs,
+    d1Statements: (passing.statements - idle.statements) / jobs,
+  };
+  console.log(`creation tail per job: ${JSON.stringify(tail)}`);
   // The reconciler runs every minute whatever the traffic: its cost is per month, not per job.
-  await setPlatformFaults(runtime.url, {});
-  const trigger = await fetch(
-    `${runtime.url}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(RECONCILER.cron)}&format=json`,
-  );
-  if (!trigger.ok) throw new Error(`the scheduled trigger answered ${trigger.status}`);
-  const idle = (await quiet(1_000)).d1;
   const runsPerMonth = 60 * 24 * 30;
   const fixed = {
     reconcilerRunsPerMonth: runsPerMonth,
@@ -282,6 +301,7 @@ try {
       dollarsBy,
       statuses,
     })),
+    tail,
     fixed,
     capacity: model,
     prices: PRICES,
@@ -299,6 +319,7 @@ try {
 
 function markdown(report: {
   scenarios: { name: string; jobs: number; perJob: PerJob; dollarsPerMillion: number }[];
+  tail: { jobs: number; d1RowsWritten: number; d1RowsRead: number; d1Statements: number };
   fixed: { perRun: Usage["d1"]; dollarsPerMonth: number };
   capacity: ReturnType<typeof capacity>;
   machine: ReturnType<typeof machine>;
@@ -312,9 +333,29 @@ function markdown(report: {
         `| ${name} | ${n(p.d1RowsWritten)} | ${n(p.d1RowsRead)} | ${n(p.d1Statements)} | ${n(p.queueOps)} | ${n(p.workflowInstances)} | ${n(p.workflowSteps)} | ${n(p.workflowRuns)} | ${n(p.requests)} | ${n(p.cpuMs, 1)} | ${n(d)} |`,
     ),
     "",
+    `The creation tail (the reconciler passing each row a minute after it was written; not in the rows above): ${n(report.tail.d1RowsWritten, 3)} rows written, ${n(report.tail.d1RowsRead, 2)} read and ${n(report.tail.d1Statements, 3)} statements per job, over ${report.tail.jobs} jobs.`,
+    "",
     `Fixed, whatever the traffic: the reconciler's run every minute reads ${report.fixed.perRun.rowsRead} rows and writes ${report.fixed.perRun.rowsWritten} when idle: $${n(report.fixed.dollarsPerMonth, 3)} a month.`,
     "",
     `Capacity (jobs per second, one-step): creations ${report.capacity.creationsAccount} per account, ${report.capacity.creationsWorkflows} across the workflows; one D1 database ${n(report.capacity.d1Production, 0)} at ${"1 ms"} per statement (production estimate), ${n(report.capacity.d1Local, 0)} at the local statement time. Ceiling: ${n(report.capacity.ceiling, 0)}/s, bound by ${report.capacity.bound}.`,
+    "",
+    "Prices (overage beyond the Workers Paid plan's monthly allowance, which is what a million more jobs cost):",
+    "",
+    "| what | $ per million | included a month | source (read) |",
+    "|---|---|---|---|",
+    ...PRICES.map(
+      (p) =>
+        `| ${p.what} | ${p.perMillion} | ${p.includedPerMonth ? p.includedPerMonth.toLocaleString("en-US") : "shared, see above"} | ${p.source} (${p.read}) |`,
+    ),
+    "",
+    "The same work elsewhere (list prices, pay as you go):",
+    "",
+    "| peer | $ per million one-step jobs | basis | included | source (read) |",
+    "|---|---|---|---|---|",
+    ...PEERS.map(
+      (p) =>
+        `| ${p.name} | ${p.dollarsPerMillion === null ? "not published in the sources read" : n(p.dollarsPerMillion)} | ${p.basis} | ${p.included} | ${p.source} (${p.read}) |`,
+    ),
     "",
     `Measured ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores), Node ${report.machine.node}, workerd ${report.machine.workerd}.`,
   ];
