@@ -302,6 +302,46 @@ describe("operator API", () => {
   });
 });
 
+/** A D1 database that counts the rows written (from each result's meta) through it. */
+function counting(): { db: D1Database; written: () => number } {
+  let written = 0;
+  const count = (result: unknown) => {
+    written += (result as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0;
+  };
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(s, {
+      get(target, key) {
+        if (key === "bind") return (...values: unknown[]) => statement(target.bind(...values));
+        if (key === "run" || key === "all")
+          return async () => {
+            const result = await target[key]();
+            count(result);
+            return result;
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    real.set(proxy, s);
+    return proxy;
+  };
+  const db = new Proxy(testEnv.DB, {
+    get(target, key) {
+      if (key === "prepare") return (sql: string) => statement(target.prepare(sql));
+      if (key === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements.map((s) => real.get(s) ?? s));
+          results.forEach(count);
+          return results;
+        };
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, written: () => written };
+}
+
 describe("retention", () => {
   /**
    * The walks read rows in the order they were written; rows the earlier tests wrote just now
@@ -428,6 +468,43 @@ describe("retention", () => {
     expect(await row()).toBeNull();
     const kept = await testEnv.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(newest).first();
     expect(kept).not.toBeNull();
+  });
+
+  it("writes one row per event to compact it and one to delete it, beyond a few per sweep", async () => {
+    await walkFromHere();
+    const day = 86_400_000;
+    const keep = 7 * day;
+    const now = Date.now();
+    const prefix = uid("lifetime");
+    // 200 one-step events delivered at once, as the happy path leaves them (no due time).
+    await testEnv.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+       INSERT INTO events (id, name, digest, trace_id, job, state, created_at, updated_at)
+       SELECT ?1 || '_' || i, 'email/verification', 'd', 't', '{}', 'delivered', ?2, ?2 FROM n`,
+    )
+      .bind(prefix, now)
+      .run();
+    await storeEvent({ id: uid("newest"), job: null, state: "delivered", at: now });
+    const left = async (live: boolean) =>
+      (
+        await testEnv.DB.prepare(
+          `SELECT count(*) AS n FROM events WHERE id LIKE ?1 AND job IS ${live ? "NOT NULL" : "NULL"}`,
+        )
+          .bind(`${prefix}_%`)
+          .first<{ n: number }>()
+      )?.n;
+    const compacting = counting();
+    await purge(compacting.db, now + keep + 2 * 3_600_000, keep);
+    expect(await left(true)).toBe(0);
+    const deleting = counting();
+    await purge(deleting.db, now + keep + 32 * day, keep);
+    expect(await left(false)).toBe(0);
+    const [compaction, deletion] = [compacting.written(), deleting.written()];
+    // A few rows per sweep (the walks' cursors), then one per event.
+    expect(compaction).toBeGreaterThanOrEqual(200);
+    expect(compaction).toBeLessThanOrEqual(200 + 5);
+    expect(deletion).toBeGreaterThanOrEqual(200);
+    expect(deletion).toBeLessThanOrEqual(200 + 5);
   });
 
   it("recognises a re-send of a compacted event instead of running it again", async () => {
