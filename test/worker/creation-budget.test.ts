@@ -1,7 +1,8 @@
 import { expect, it } from "vitest";
+import { createInstances } from "../../worker/src/dispatch/creation.ts";
 import { reserveCreations } from "../../worker/src/store/creation-budget.ts";
 import { CREATION, WORKFLOW_KINDS } from "../../worker/src/topology.ts";
-import { testEnv } from "./helpers.ts";
+import { countingWrites, resetPassword, testEnv, uid } from "./helpers.ts";
 
 /**
  * The creation budget is the stack's, not the isolate's: creators that share nothing but D1 (as
@@ -53,4 +54,42 @@ it("keeps several isolates' creators under one budget, per Workflow and in all",
   // Ten creators asking for 40 at a time want 400 a second: the budget is what they get, most of it.
   const busiest = Math.max(...all);
   expect(busiest).toBeGreaterThanOrEqual(Math.min(account, workflow * WORKFLOW_KINDS.length) * 0.8);
+});
+
+it("counts a request stamped with a second the budget has left against the current one", async () => {
+  const second = Math.floor(Date.now() / 1000) + 1_000;
+  const at = (s: number) => s * 1000 + 500;
+  const { workflow } = CREATION.budgetPerSecond;
+  // Another isolate's clock a second behind, between two requests of the current second.
+  const grants = [
+    await reserveCreations(testEnv.DB, "notification", workflow, at(second + 1)),
+    await reserveCreations(testEnv.DB, "notification", workflow, at(second)),
+    await reserveCreations(testEnv.DB, "notification", workflow, at(second + 1)),
+  ];
+  expect(grants).toEqual([workflow, 0, 0]);
+});
+
+it("releases what it cannot create before its claim's margin, without asking the budget over and over", async () => {
+  // This second's budget for the Workflow is spent, and the claim's margin ends before the next.
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+  const now = Date.now();
+  const spent = CREATION.budgetPerSecond.workflow;
+  expect(await reserveCreations(testEnv.DB, "email", spent, now)).toBeGreaterThan(0);
+  await reserveCreations(testEnv.DB, "email", spent, now);
+  const { db, written } = countingWrites();
+  const job = {
+    id: uid("no_budget"),
+    name: "email/reset-password" as const,
+    payload: resetPassword,
+    traceId: "t",
+    idempotencyKey: "k",
+    createdAt: new Date().toISOString(),
+  };
+  const report = await createInstances({ ...testEnv, DB: db }, [job], "dispatch", {
+    claimedUntil: Date.now() + CREATION.claimMs / 2 + (1000 - (Date.now() % 1000)) - 5,
+  });
+  expect(report.released).toContain(job.id);
+  expect(report.started).toEqual([]);
+  // One reservation (and the release of the claim), not one per turn of a loop.
+  expect(written()).toBeLessThanOrEqual(3);
 });

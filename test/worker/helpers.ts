@@ -164,3 +164,51 @@ export async function statusIs(id: string, status: string, timeoutMs = 20_000): 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A D1 database that counts the rows written (from each result's meta) through it. */
+export function countingWrites(): { db: D1Database; written: () => number } {
+  let written = 0;
+  const count = (result: unknown) => {
+    written += (result as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0;
+  };
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(s, {
+      get(target, key) {
+        if (key === "bind") return (...values: unknown[]) => statement(target.bind(...values));
+        if (key === "run" || key === "all")
+          return async () => {
+            const result = await target[key]();
+            count(result);
+            return result;
+          };
+        // `first` answers no meta: run as `all`, answered as `first` would.
+        if (key === "first")
+          return async (column?: string) => {
+            const result = await target.all<Record<string, unknown>>();
+            count(result);
+            const row = result.results[0] ?? null;
+            return column === undefined ? row : (row?.[column] ?? null);
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    real.set(proxy, s);
+    return proxy;
+  };
+  const db = new Proxy(testEnv.DB, {
+    get(target, key) {
+      if (key === "prepare") return (sql: string) => statement(target.prepare(sql));
+      if (key === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements.map((s) => real.get(s) ?? s));
+          results.forEach(count);
+          return results;
+        };
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, written: () => written };
+}

@@ -14,6 +14,7 @@ import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
 import {
   backend,
+  countingWrites,
   dispatch,
   envelope,
   operator,
@@ -302,46 +303,6 @@ describe("operator API", () => {
   });
 });
 
-/** A D1 database that counts the rows written (from each result's meta) through it. */
-function counting(): { db: D1Database; written: () => number } {
-  let written = 0;
-  const count = (result: unknown) => {
-    written += (result as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0;
-  };
-  const real = new WeakMap<object, D1PreparedStatement>();
-  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(s, {
-      get(target, key) {
-        if (key === "bind") return (...values: unknown[]) => statement(target.bind(...values));
-        if (key === "run" || key === "all")
-          return async () => {
-            const result = await target[key]();
-            count(result);
-            return result;
-          };
-        const value = Reflect.get(target, key, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    real.set(proxy, s);
-    return proxy;
-  };
-  const db = new Proxy(testEnv.DB, {
-    get(target, key) {
-      if (key === "prepare") return (sql: string) => statement(target.prepare(sql));
-      if (key === "batch")
-        return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements.map((s) => real.get(s) ?? s));
-          results.forEach(count);
-          return results;
-        };
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, written: () => written };
-}
-
 describe("retention", () => {
   /**
    * The walks read rows in the order they were written; rows the earlier tests wrote just now
@@ -493,10 +454,10 @@ describe("retention", () => {
           .bind(`${prefix}_%`)
           .first<{ n: number }>()
       )?.n;
-    const compacting = counting();
+    const compacting = countingWrites();
     await purge(compacting.db, now + keep + 2 * 3_600_000, keep);
     expect(await left(true)).toBe(0);
-    const deleting = counting();
+    const deleting = countingWrites();
     await purge(deleting.db, now + keep + 32 * day, keep);
     expect(await left(false)).toBe(0);
     const [compaction, deletion] = [compacting.written(), deleting.written()];

@@ -74,6 +74,11 @@ export async function createInstances(
       // Nothing may stand between the budget's reservation and the call: it counts this second.
       const before = Date.now();
       const granted = await reserve(env, kind, fresh.length, claimedUntil - CLAIM_MARGIN_MS);
+      if (granted === 0) {
+        // No budget before the claim's margin: the rest is the reconciler's.
+        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+        break;
+      }
       // What the budget could not grant now goes back to the front, in order.
       pending.unshift(...fresh.splice(granted));
       // A long wait for the budget leaves time for a cancel: look once more (what is dropped now
