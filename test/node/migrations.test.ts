@@ -92,8 +92,8 @@ describe("the first migration", () => {
           .map((sql) => db.prepare(sql)),
       );
       // What that release left: an accepted event whose creation never happened (its claim ends
-      // in 3 s, so the reconciler leaves it alone until the rows have been compared), and a
-      // settled one.
+      // in 8 s, so the reconciler leaves it alone until the rows have been compared), and a
+      // settled one (its delivery cleared its due time, as that release's receipts do).
       const now = Date.now();
       const pending = `evt_adopted_${now}`;
       const job = {
@@ -105,10 +105,10 @@ describe("the first migration", () => {
         createdAt: new Date(now).toISOString(),
       };
       const insert = `INSERT INTO events (id, name, digest, trace_id, job, state, due_at, create_attempts, created_at, updated_at)
-        VALUES (?1, 'email/reset-password', 'd', ?1, ?2, ?3, ?4, 1, ?4, ?4)`;
+        VALUES (?1, 'email/reset-password', 'd', ?1, ?2, ?3, ?4, 1, ?5, ?5)`;
       await db.batch([
-        db.prepare(insert).bind(pending, JSON.stringify(job), "accepted", now + 3_000),
-        db.prepare(insert).bind(`evt_settled_${now}`, null, "delivered", now - 120_000),
+        db.prepare(insert).bind(pending, JSON.stringify(job), "accepted", now + 8_000, now),
+        db.prepare(insert).bind(`evt_settled_${now}`, null, "delivered", null, now - 120_000),
         db.prepare("INSERT INTO backend_calls (minute, ok) VALUES (?1, 3)").bind(Math.floor(now / 60_000)),
       ]);
       const rows = async () => ({
