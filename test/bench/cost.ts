@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Fault } from "../../worker/local/backend-api.ts";
 import { readPlatformFaults, setPlatformFaults } from "../../worker/local/faults/control.ts";
 import type { Usage } from "../../worker/local/faults/meter.ts";
 import { startRuntime } from "../../worker/local/runtime.ts";
 import { type EventName, stepsOf } from "../../worker/src/events/catalog.ts";
 import { CREATION, RECONCILER, STEP_RETRY } from "../../worker/src/topology.ts";
-import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { client } from "../support/client.ts";
 import { backendMode, openBackend } from "./backend-process.ts";
 import { capacity, dollarsPerMillion, type PerJob, perJob } from "./cost/model.ts";
 import { PEERS, PRICES } from "./cost/prices.ts";
@@ -35,26 +36,8 @@ const runtime = await startRuntime({
   onLog: process.env.COST_LOG ? console.log : () => {},
 });
 
+const producer = client(runtime.url, { producer: BENCH_TOKEN, operator: BENCH_OPERATOR_TOKEN });
 const headers = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
-
-async function dispatch(events: readonly { id: string; name: EventName }[], perRequest: number) {
-  for (let i = 0; i < events.length; i += perRequest) {
-    const batch = events.slice(i, i + perRequest).map(({ id, name }) => ({
-      id,
-      name,
-      payload: VALID_PAYLOADS[name].payload,
-      traceId: `trace-${id}`,
-      idempotencyKey: id,
-      createdAt: new Date().toISOString(),
-    }));
-    const response = await fetch(`${runtime.url}/dispatch`, {
-      method: "POST",
-      headers: headers(BENCH_TOKEN),
-      body: JSON.stringify({ events: batch }),
-    });
-    if (!response.ok) throw new Error(`/dispatch answered ${response.status}: ${await response.text()}`);
-  }
-}
 
 /** Waits until every step of these events has been answered with `status` by the backend. */
 async function answered(events: readonly { id: string; name: EventName }[], status: (s: number) => boolean) {
@@ -114,49 +97,40 @@ const ONE_STEP: EventName = "email/verification";
 const PAYOUT: EventName = "payment/process-payout";
 const okStatus = (s: number) => s >= 200 && s < 300;
 
+/** Dispatches `name` events `perRequest` at a time, each with `fault` at the backend, and waits for every step's 2xx. */
+const delivered =
+  (name: EventName, perRequest: number, fault?: Omit<Fault, "eventId">) =>
+  async (ids: (name: EventName) => { id: string; name: EventName }[]) => {
+    const events = ids(name);
+    if (fault) for (const e of events) await backend.addFault({ ...fault, eventId: e.id });
+    await producer.dispatchAll(events, perRequest);
+    await answered(events, okStatus);
+  };
+
 const SCENARIOS: Scenario[] = [
   {
     name: "one-step",
     what: "a one-step event delivered at the first call (batches of 10)",
     jobs: 20,
-    async run(ids) {
-      const events = ids(ONE_STEP);
-      await dispatch(events, 10);
-      await answered(events, okStatus);
-    },
+    run: delivered(ONE_STEP, 10),
   },
   {
     name: "three-step-payout",
     what: "a payout: validate, process, notify, each delivered at the first call",
     jobs: 20,
-    async run(ids) {
-      const events = ids(PAYOUT);
-      await dispatch(events, 10);
-      await answered(events, okStatus);
-    },
+    run: delivered(PAYOUT, 10),
   },
   {
     name: "transient-retry",
     what: "a one-step event whose first call answers 503, delivered by the workflow's retry",
     jobs: 20,
-    async run(ids) {
-      const events = ids(ONE_STEP);
-      for (const e of events) await backend.addFault({ eventId: e.id, status: 503, count: 1 });
-      await dispatch(events, 10);
-      await answered(events, okStatus);
-    },
+    run: delivered(ONE_STEP, 10, { status: 503, count: 1 }),
   },
   {
     name: "recovery-ladder",
     what: "fails every workflow attempt and the first recovery delivery, delivered by the second",
     jobs: 10,
-    async run(ids) {
-      const events = ids(ONE_STEP);
-      const failures = STEP_RETRY.limit + 2;
-      for (const e of events) await backend.addFault({ eventId: e.id, status: 500, count: failures });
-      await dispatch(events, 10);
-      await answered(events, okStatus);
-    },
+    run: delivered(ONE_STEP, 10, { status: 500, count: STEP_RETRY.limit + 2 }),
   },
   {
     name: "dead-replayed",
@@ -165,7 +139,7 @@ const SCENARIOS: Scenario[] = [
     async run(ids) {
       const events = ids(ONE_STEP);
       for (const e of events) await backend.addFault({ eventId: e.id, status: 422, count: 1 });
-      await dispatch(events, 10);
+      await producer.dispatchAll(events, 10);
       await answered(events, (s) => s === 422);
       await quiet();
       const response = await fetch(`${runtime.url}/failed-events/replay`, {
@@ -181,25 +155,16 @@ const SCENARIOS: Scenario[] = [
     name: "batch-100",
     what: "one-step events, 100 in one /dispatch request",
     jobs: 100,
-    async run(ids) {
-      const events = ids(ONE_STEP);
-      await dispatch(events, 100);
-      await answered(events, okStatus);
-    },
+    run: delivered(ONE_STEP, 100),
   },
   {
     name: "batch-1",
     what: "one-step events, one per /dispatch request",
     jobs: 20,
-    async run(ids) {
-      const events = ids(ONE_STEP);
-      await dispatch(events, 1);
-      await answered(events, okStatus);
-    },
+    run: delivered(ONE_STEP, 1),
   },
 ];
 
-/** Every event a scenario dispatched must end where it should: asked after the counting. */
 /** One run of the scheduled handler (the reconciler and the alert check), and what it asked of D1. */
 async function scheduledRun(): Promise<Usage["d1"]> {
   await setPlatformFaults(runtime.url, {});
@@ -210,6 +175,7 @@ async function scheduledRun(): Promise<Usage["d1"]> {
   return (await quiet(1_000)).d1;
 }
 
+/** Every event a scenario dispatched must end where it should: asked after the counting. */
 async function finalStatuses(events: readonly { id: string }[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const { id } of events) {

@@ -13,10 +13,10 @@ export function client(url: string, tokens: { producer: string; operator: string
   const api = call(tokens.producer);
   const operatorApi = call(tokens.operator);
   return {
-    /** Dispatches valid envelopes for `events` in batches of 100; throws unless every one is started. */
-    async dispatchAll(events: readonly { id: string; name: EventName }[]): Promise<void> {
-      for (let i = 0; i < events.length; i += 100) {
-        const batch = events.slice(i, i + 100).map(({ id, name }) => ({
+    /** Dispatches valid envelopes for `events`, `perRequest` at a time; throws unless every one is started. */
+    async dispatchAll(events: readonly { id: string; name: EventName }[], perRequest = 100): Promise<void> {
+      for (let i = 0; i < events.length; i += perRequest) {
+        const batch = events.slice(i, i + perRequest).map(({ id, name }) => ({
           id,
           name,
           payload: VALID_PAYLOADS[name].payload,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createInstances } from "../../worker/src/dispatch/creation.ts";
 import type { Env } from "../../worker/src/env.ts";
-import type { JobParams } from "../../worker/src/events/job.ts";
 import { cancelEvents } from "../../worker/src/http/cancel.ts";
 import { loadEvent } from "../../worker/src/store/events.ts";
 import { instanceStatus } from "../../worker/src/workflows/status.ts";
@@ -11,6 +10,7 @@ import {
   envelope,
   request,
   resetPassword,
+  resetPasswordJob,
   type Status,
   storeEvent,
   testEnv,
@@ -23,14 +23,7 @@ import {
  * to happen, not hoped for: the Workflow binding cancels between the creator's last look and
  * its createBatch call, and the creator's look after creation fails.
  */
-const oneStep = (id: string): JobParams => ({
-  id,
-  name: "email/reset-password",
-  payload: resetPassword,
-  traceId: id,
-  idempotencyKey: id,
-  createdAt: new Date().toISOString(),
-});
+const oneStep = resetPasswordJob;
 
 type Binding = Env["EMAIL_WORKFLOW"];
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { createInstances, lookUp } from "../../worker/src/dispatch/creation.ts";
-import type { JobParams } from "../../worker/src/events/job.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import {
   backend,
@@ -8,6 +7,7 @@ import {
   envelope,
   request,
   resetPassword,
+  resetPasswordJob,
   settled,
   statusIs,
   storeEvent,
@@ -128,14 +128,7 @@ describe("POST /events/cancel", () => {
 describe("cancel racing creation", () => {
   it("never creates an event cancelled before its creation, on the dispatch path too", async () => {
     const id = uid("race");
-    const job: JobParams = {
-      id,
-      name: "email/reset-password",
-      payload: resetPassword,
-      traceId: id,
-      idempotencyKey: id,
-      createdAt: new Date().toISOString(),
-    };
+    const job = resetPasswordJob(id);
     // Recorded, then cancelled before the creator got to it (its answer was already sent).
     await storeEvent({ id, job, state: "cancelled", dueAt: Date.now() + 60_000 });
     const report = await createInstances(testEnv, [job], "dispatch", { claimedUntil: Date.now() + 60_000 });

@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { createInstances } from "../../worker/src/dispatch/creation.ts";
 import { reserveCreations } from "../../worker/src/store/creation-budget.ts";
 import { CREATION, WORKFLOW_KINDS } from "../../worker/src/topology.ts";
-import { countingWrites, resetPassword, testEnv, uid } from "./helpers.ts";
+import { countingWrites, resetPasswordJob, testEnv, uid } from "./helpers.ts";
 
 /**
  * The creation budget is the stack's, not the isolate's: creators that share nothing but D1 (as
@@ -77,14 +77,7 @@ it("releases what it cannot create before its claim's margin, without asking the
   expect(await reserveCreations(testEnv.DB, "email", spent, now)).toBeGreaterThan(0);
   await reserveCreations(testEnv.DB, "email", spent, now);
   const { db, written } = countingWrites();
-  const job = {
-    id: uid("no_budget"),
-    name: "email/reset-password" as const,
-    payload: resetPassword,
-    traceId: "t",
-    idempotencyKey: "k",
-    createdAt: new Date().toISOString(),
-  };
+  const job = resetPasswordJob(uid("no_budget"));
   const report = await createInstances({ ...testEnv, DB: db }, [job], "dispatch", {
     claimedUntil: Date.now() + CREATION.claimMs / 2 + (1000 - (Date.now() % 1000)) - 5,
   });

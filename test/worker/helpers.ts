@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { Alert, Call, Fault } from "../../worker/local/backend-api.ts";
+import type { JobParams } from "../../worker/src/events/job.ts";
 import { TEST_AUTH_TOKEN, TEST_BACKEND_TOKEN, TEST_OPERATOR_TOKEN } from "../support/settings.ts";
 
 export const testEnv = env as unknown as import("../../worker/src/env.ts").Env;
@@ -62,6 +63,16 @@ export function legacy(name: string, data: Record<string, unknown>, id = uid()) 
 }
 
 export const resetPassword = { email: "ann@example.com", userName: "Ann", otpCode: "123456" };
+
+/** A one-step event's instance params, its id its trace id and key: what a dispatch would have stored. */
+export const resetPasswordJob = (id: string): JobParams => ({
+  id,
+  name: "email/reset-password",
+  payload: resetPassword,
+  traceId: id,
+  idempotencyKey: id,
+  createdAt: new Date().toISOString(),
+});
 
 async function control(path: string, init: RequestInit = {}): Promise<Response> {
   const response = await fetch(`${testEnv.BACKEND_URL}${path}`, {

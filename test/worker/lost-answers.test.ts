@@ -2,7 +2,6 @@ import { createMessageBatch } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatch as dispatchBatch, StoreUnavailableError } from "../../worker/src/dispatch/dispatch.ts";
 import type { Env } from "../../worker/src/env.ts";
-import type { JobParams } from "../../worker/src/events/job.ts";
 import { eventStatus } from "../../worker/src/http/status.ts";
 import { consumeRecovery } from "../../worker/src/recovery/consumer.ts";
 import { recoveryPointer } from "../../worker/src/recovery/message.ts";
@@ -10,7 +9,17 @@ import { reconcile } from "../../worker/src/recovery/reconciler.ts";
 import { loadEvent } from "../../worker/src/store/events.ts";
 import { QUEUES, RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
-import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
+import {
+  backend,
+  dispatch,
+  envelope,
+  resetPassword,
+  resetPasswordJob,
+  statusIs,
+  storeEvent,
+  testEnv,
+  uid,
+} from "./helpers.ts";
 
 /**
  * What the worker says and does when a write or a look-up happened but its answer was lost: the
@@ -20,14 +29,7 @@ import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testE
  */
 const DAY_MS = 86_400_000;
 
-const jobOf = (id: string): JobParams => ({
-  id,
-  name: "email/reset-password",
-  payload: resetPassword,
-  traceId: id,
-  idempotencyKey: id,
-  createdAt: new Date().toISOString(),
-});
+const jobOf = resetPasswordJob;
 
 /** An env whose Workflows API fails every look-up (not "not found": it cannot say). */
 function blind(): Env {

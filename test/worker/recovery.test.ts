@@ -303,6 +303,16 @@ describe("operator API", () => {
   });
 });
 
+/** `count` delivered one-step events `<prefix>_<n>`, written at `at`, in one statement. */
+const storeDelivered = (prefix: string, count: number, at: number) =>
+  testEnv.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
+     INSERT INTO events (id, name, digest, trace_id, job, state, created_at, updated_at)
+     SELECT ?1 || '_' || i, 'email/verification', 'd', 't', '{}', 'delivered', ?2, ?2 FROM n`,
+  )
+    .bind(prefix, at, count)
+    .run();
+
 describe("retention", () => {
   /**
    * The walks read rows in the order they were written; rows the earlier tests wrote just now
@@ -375,14 +385,8 @@ describe("retention", () => {
     const prefix = uid("bulk");
     const old = Date.now() - 8 * 86_400_000;
     await request("/status/schema-probe");
-    // 1,250 settled rows: more than two of the sweep's 500-row chunks.
-    await testEnv.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1250)
-       INSERT INTO events (id, name, digest, trace_id, job, state, created_at, updated_at)
-       SELECT ?1 || '_' || i, 'email/verification', 'd', 't', '{}', 'delivered', ?2, ?2 FROM n`,
-    )
-      .bind(prefix, old)
-      .run();
+    // 1,250 settled rows: more than one of the sweep's 1,000-row chunks.
+    await storeDelivered(prefix, 1250, old);
     await worker.scheduled(
       createScheduledController({ scheduledTime: Date.now(), cron: RETENTION.cron }),
       testEnv,
@@ -438,13 +442,7 @@ describe("retention", () => {
     const now = Date.now();
     const prefix = uid("lifetime");
     // 200 one-step events delivered at once, as the happy path leaves them (no due time).
-    await testEnv.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
-       INSERT INTO events (id, name, digest, trace_id, job, state, created_at, updated_at)
-       SELECT ?1 || '_' || i, 'email/verification', 'd', 't', '{}', 'delivered', ?2, ?2 FROM n`,
-    )
-      .bind(prefix, now)
-      .run();
+    await storeDelivered(prefix, 200, now);
     await storeEvent({ id: uid("newest"), job: null, state: "delivered", at: now });
     const left = async (live: boolean) =>
       (
