@@ -193,6 +193,29 @@ describe("backend call accounting", () => {
     ).toEqual({ ok: 3, failed: 1 });
   });
 
+  it("measures the failure rate only up to the creation tail's reach, where the successes are counted too", async () => {
+    await passTail();
+    const now = Date.now();
+    // An event written now, not passed by the tail yet: its minute's successes are not counted,
+    // so neither are the failures counted in it (the rate would read high).
+    const id = uid("unpassed");
+    await storeEvent({ id, job: { id, name: "email/verification" }, state: "delivered", at: now });
+    const before = await recentCalls(testEnv.DB, ALERTS.windowMs, now);
+    await testEnv.DB.prepare(
+      "INSERT INTO backend_calls (minute, ok, failed) VALUES (?1, 0, 5) ON CONFLICT (minute) DO UPDATE SET failed = failed + 5",
+    )
+      .bind(minuteOf(now))
+      .run();
+    const held = await recentCalls(testEnv.DB, ALERTS.windowMs, now);
+    expect(held.until).toBe(now);
+    expect(held.failed).toBe(before.failed);
+    // Once the tail has passed it, that minute counts, with the event's success.
+    await passTail();
+    const counted = await recentCalls(testEnv.DB, ALERTS.windowMs, Date.now());
+    expect(counted.failed).toBe(before.failed + 5);
+    expect(counted.ok).toBe(before.ok + 1);
+  });
+
   it("reports the calls of a window, and retention forgets minutes older than RETENTION_DAYS", async () => {
     const now = Date.now();
     const old = now - 8 * 86_400_000;

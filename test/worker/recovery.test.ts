@@ -9,7 +9,7 @@ import worker from "../../worker/src/index.ts";
 import { recoveryDelay } from "../../worker/src/recovery/delay.ts";
 import { transition } from "../../worker/src/store/events.ts";
 import { purge } from "../../worker/src/store/retention.ts";
-import { QUEUES, RETENTION } from "../../worker/src/topology.ts";
+import { QUEUES, RECONCILER, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
 import {
@@ -464,6 +464,22 @@ describe("retention", () => {
     expect(compaction).toBeLessThanOrEqual(200 + 5);
     expect(deletion).toBeGreaterThanOrEqual(200);
     expect(deletion).toBeLessThanOrEqual(200 + 5);
+  });
+
+  it("sweeps on every minute's run, not only on the retention schedule", async () => {
+    await walkFromHere();
+    const prefix = uid("minutely");
+    await storeDelivered(prefix, 3, Date.now() - 8 * 86_400_000);
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: RECONCILER.cron }),
+      testEnv,
+    );
+    const left = await testEnv.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE id LIKE ?1 AND job IS NOT NULL",
+    )
+      .bind(`${prefix}_%`)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 
   it("recognises a re-send of a compacted event instead of running it again", async () => {
