@@ -4,12 +4,13 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Call, startBackend } from "../../worker/local/backend.ts";
+import type { Call, Fault } from "../../worker/local/backend.ts";
 import type { PlatformFaults } from "../../worker/local/faults/config.ts";
 import { startRuntime } from "../../worker/local/runtime.ts";
 import { defaultBase, NoBaseReleaseError } from "../../worker/release/base.ts";
 import { type EventName, stepsOf } from "../../worker/src/events/catalog.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { backendMode, openBackend } from "./backend-process.ts";
 import { machine } from "./machine.ts";
 import { BENCH_OPERATOR_TOKEN, BENCH_TOKEN } from "./runtimes.ts";
 
@@ -118,7 +119,22 @@ console.log(
 // --- Backend, state, producers -------------------------------------------------------------------
 
 const started = Date.now();
-const backend = await startBackend({ token: BENCH_TOKEN });
+// The reference backend in this process or, with DRILL_BACKEND=process, as one of its own reached
+// over HTTP only. What it was asked is read afresh before every check (`waitUntil`) and count.
+const handle = await openBackend(backendMode(process.env.DRILL_BACKEND), BENCH_TOKEN);
+let asked: Call[] = [];
+const refresh = async () => {
+  asked = await handle.calls();
+};
+const backend = {
+  url: handle.url,
+  mode: handle.mode,
+  get calls(): readonly Call[] {
+    return asked;
+  },
+  addFault: (fault: Fault) => handle.addFault(fault),
+  close: () => handle.close(),
+};
 const stateRoot = process.env.STATE_DIR ?? (await mkdtemp(join(tmpdir(), "jobs-upgrade-state-")));
 
 /** Drops every backend fault (over /control, the in-process twin only adds). */
@@ -324,6 +340,7 @@ async function waitUntil(ms: number, check: () => Promise<boolean>): Promise<boo
   const deadline = Date.now() + ms;
   for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
     try {
+      await refresh();
       if (await check()) return true;
     } catch {
       // A runtime busy creating instances may answer slowly: look again.
@@ -337,7 +354,8 @@ async function waitUntil(ms: number, check: () => Promise<boolean>): Promise<boo
 
 const key = (id: string, step: string) => `${id}:${step}`;
 const callsOf = (id: string) => backend.calls.filter((c) => c.eventId === id);
-const performed = (id: string, step: string) => backend.executions.has(key(id, step));
+const performed = (id: string, step: string) =>
+  backend.calls.some((c) => c.performed && c.idempotencyKey === key(id, step));
 const delivered = (e: DrillEvent) => stepsOf(e.name).every((s) => performed(e.id, s));
 
 /** A call is the event's own when it names the event and one of its steps, with `<id>:<step>` as key. */
@@ -504,8 +522,8 @@ async function runDirection(
 
   for (const e of group("retrying")) {
     // Every workflow attempt fails, so it is handed over; then the ladder waits 30 s a rung.
-    backend.addFault({ eventId: e.id, status: 500, count: 4, error: "injected 500 (workflow tier)" });
-    backend.addFault({
+    await backend.addFault({ eventId: e.id, status: 500, count: 4, error: "injected 500 (workflow tier)" });
+    await backend.addFault({
       eventId: e.id,
       status: 503,
       retryAfter: "30",
@@ -516,11 +534,16 @@ async function runDirection(
     // Step 1 passes; step 2 is slow (still under way when the release stops) or answers 503
     // asking for 15 s, so four attempts outlast the first phase.
     if (i % 2 === 1)
-      backend.addFault({ eventId: e.id, path: STEP_2, status: 200, latencyMs: 40_000, count: 1 });
-    backend.addFault({ eventId: e.id, path: STEP_2, status: 503, retryAfter: "15" });
+      await backend.addFault({ eventId: e.id, path: STEP_2, status: 200, latencyMs: 40_000, count: 1 });
+    await backend.addFault({ eventId: e.id, path: STEP_2, status: 503, retryAfter: "15" });
   }
   for (const e of [...group("dead-replayed"), ...group("dead-kept")])
-    backend.addFault({ eventId: e.id, status: 422, count: 1, error: "injected 422 (refused until fixed)" });
+    await backend.addFault({
+      eventId: e.id,
+      status: 422,
+      count: 1,
+      error: "injected 422 (refused until fixed)",
+    });
 
   const immediate = [
     ...group("retrying"),
@@ -595,9 +618,9 @@ async function runDirection(
   // The switch: the backend is fixed, but the retrying events fail twice more and step 2 once more
   // on the second release, so it runs retries of work the first one started.
   await clearFaults();
-  for (const e of group("retrying")) backend.addFault({ eventId: e.id, status: 500, count: 2 });
+  for (const e of group("retrying")) await backend.addFault({ eventId: e.id, status: 500, count: 2 });
   for (const e of group("between-steps"))
-    backend.addFault({ eventId: e.id, path: STEP_2, status: 503, retryAfter: "1", count: 1 });
+    await backend.addFault({ eventId: e.id, path: STEP_2, status: 503, retryAfter: "1", count: 1 });
   const switchAt = Date.now();
   runtime = await launch(second, options(second, second.platformFaults));
   client = api(runtime.url);
@@ -806,6 +829,7 @@ try {
   // A call still under way (the slow step 2 of a stopped release) is accounted with its answer.
   if (!(await waitUntil(45_000, async () => !backend.calls.some((c) => c.status === 0))))
     rollback.result.notes.push("some backend calls were still unanswered at the end");
+  await refresh();
   for (const { result, account } of [upgrade, rollback]) {
     account();
     results.push(result);
@@ -833,6 +857,7 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const report = {
   machine: machine(),
   seconds,
+  backend: backend.mode,
   ref: { arg: refArg, commit, subject, migrations: refMigrations, platformFaults: ref.platformFaults },
   tree: { head, uncommittedChanges: dirty },
   eventsPerState: N,
@@ -854,7 +879,7 @@ const rows = results.flatMap((r) =>
   ),
 );
 const markdown = [
-  `Upgrade drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): REF ${refLabel} ("${subject}"; ${refMigrations ? "with" : "before"} worker/migrations) and the ${treeLabel}, ${N} events per state, one state folder per direction, ${seconds} s in all.`,
+  `Upgrade drill ${report.machine.date} on ${report.machine.cpu} (${report.machine.cores} cores): REF ${refLabel} ("${subject}"; ${refMigrations ? "with" : "before"} worker/migrations) and the ${treeLabel}, ${N} events per state, one state folder per direction, backend ${backend.mode}, ${seconds} s in all.`,
   "",
   "| direction | state before the switch | events | in that state at the switch | delivered | dead | cancelled | missing | calls under a different key | performed after cancel | calls before due | false /status | same-key re-sends answered 2xx (deduplicated by the backend) | final /status |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
