@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { contentDigest } from "../../worker/src/dispatch/digest.ts";
 import { CATALOG, type EventName } from "../../worker/src/events/catalog.ts";
+import { contentDigest } from "../../worker/src/events/digest.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import {
   backend,

@@ -8,7 +8,7 @@ import { CATALOG } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
 import { FINAL_STATES } from "../../worker/src/lifecycle/machine.ts";
-import { producerStatus } from "../../worker/src/lifecycle/status.ts";
+import { producerStatus } from "../../worker/src/operations/producer-status.ts";
 import { ConfigError, numberVar } from "../../worker/src/settings.ts";
 import type { StoredEvent } from "../../worker/src/store/events.ts";
 import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";

@@ -20,3 +20,9 @@ export function numberVar(env: Env, name: keyof typeof RANGES): number {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
   return value;
 }
+
+/** How much recovery and step-retry delays are scaled (0 in tests and drills); 1 when unset or not a number. */
+export function delayScale(env: Env): number {
+  const scale = Number(env.RETRY_DELAY_SCALE ?? VARS.RETRY_DELAY_SCALE);
+  return Number.isFinite(scale) && scale >= 0 ? scale : 1;
+}

@@ -1,5 +1,5 @@
-import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
+import { bounded } from "../events/bounds.ts";
 import { log } from "../log.ts";
 import { type AlertState, claimAlert, readAlertStates, settleAlert } from "../store/alert-state.ts";
 import { ALERTS } from "../topology.ts";

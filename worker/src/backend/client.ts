@@ -1,12 +1,13 @@
 import type { Env } from "../env.ts";
-import type { JobParams } from "../events/job.ts";
+import { bounded } from "../events/bounds.ts";
+import { type JobParams, tenantOf } from "../events/job.ts";
 import { type ConfigError, numberVar } from "../settings.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { countFailedCall } from "../store/backend-calls.ts";
 import { LIMITS, VARS } from "../topology.ts";
 import { encodeHeaderValue } from "./header-value.ts";
 import { idempotencyKeyOf } from "./key.ts";
-import { bounded, classify, type Outcome } from "./outcome.ts";
+import { classify, type Outcome } from "./outcome.ts";
 
 /**
  * Backend paths are catalog step names; this shape cannot leave `/workflows/execute/` (no dots,
@@ -35,7 +36,7 @@ export async function backendRequest(
     "x-workflow-event-id": job.id,
     "idempotency-key": idempotencyKeyOf(job.id, step),
   });
-  const tenant = tenantHeader(job.payload.tenantId);
+  const tenant = tenantHeader(job);
   if (tenant !== undefined) headers.set("x-tenant-id", tenant);
   const url = `${base}/workflows/execute/${step}`;
   const body = JSON.stringify(job.payload);
@@ -53,13 +54,11 @@ export async function backendRequest(
   return new Request(url, { method: "POST", headers, body });
 }
 
-/** The payload's tenant as x-tenant-id: a trimmed string or a number, when there is one that fits. */
-function tenantHeader(tenant: unknown): string | undefined {
-  const text = typeof tenant === "number" && Number.isFinite(tenant) ? String(tenant) : tenant;
-  if (typeof text !== "string") return undefined;
-  const trimmed = text.trim();
-  if (trimmed === "" || trimmed.length > LIMITS.tenantHeaderLength) return undefined;
-  return encodeHeaderValue(trimmed);
+/** The event's tenant as x-tenant-id, when it fits in a header (a longer one travels in the payload only). */
+function tenantHeader(job: JobParams): string | undefined {
+  const tenant = tenantOf(job);
+  if (tenant === null || tenant.length > LIMITS.tenantHeaderLength) return undefined;
+  return encodeHeaderValue(tenant);
 }
 
 /**

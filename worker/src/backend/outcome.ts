@@ -1,4 +1,5 @@
-import { LIMITS, STEP_RETRY } from "../topology.ts";
+import { bounded } from "../events/bounds.ts";
+import { STEP_RETRY } from "../topology.ts";
 
 /** What a backend response means for the event: the decision every retry tier branches on. */
 export type Outcome =
@@ -28,10 +29,4 @@ export function retryAfterMs(header: string | null, now: number): number | undef
       : Number.NaN;
   if (!Number.isFinite(ms)) return undefined;
   return Math.min(Math.max(ms, 0), STEP_RETRY.maxRetryAfterMs);
-}
-
-/** Backend text is kept short and on one line: it ends up in errors, statuses and logs. */
-export function bounded(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > LIMITS.errorTextLength ? `${flat.slice(0, LIMITS.errorTextLength)}…` : flat;
 }

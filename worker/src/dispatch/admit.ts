@@ -1,18 +1,7 @@
 import { retiredMessage } from "../events/catalog.ts";
+import { contentDigest } from "../events/digest.ts";
 import { parseItem } from "../events/items.ts";
-import type { JobParams } from "../events/job.ts";
-import { contentDigest } from "./digest.ts";
-
-export interface Admitted {
-  job: JobParams;
-  /** SHA-256 of the item's canonical JSON: what makes a re-send "the same content". */
-  digest: string;
-  /**
-   * Why a new event of this name is refused (it is retired). Decided at recording: an exact
-   * re-send of one accepted before the retirement is still that event, and still accepted.
-   */
-  retired?: string;
-}
+import type { Admitted } from "../events/job.ts";
 
 export interface Admission {
   /** One entry per distinct id, in the order the ids first appeared. */

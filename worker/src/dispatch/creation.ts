@@ -1,13 +1,14 @@
 import type { Env } from "../env.ts";
+import { bounded } from "../events/bounds.ts";
 import { CATALOG } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
+import { NOT_FOUND } from "../instances/status.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { delayScale } from "../recovery/delay.ts";
+import { delayScale } from "../settings.ts";
 import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/events.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
-import { NOT_FOUND } from "../workflows/status.ts";
 import { batchSize, createdFine, refusedForRate, reserve } from "./budget.ts";
 
 /** Cloudflare reports an id that already exists with this code: the receipt vouches it is ours. */
@@ -109,7 +110,7 @@ export async function createInstances(
         createdFine();
         await stopCancelled(env, binding, fresh);
       } catch (error) {
-        const message = error instanceof Error ? error.message.slice(0, LIMITS.errorTextLength) : "unknown";
+        const message = error instanceof Error ? bounded(error.message) : "unknown";
         report.released.push(...fresh.map((j) => j.id));
         if (RATE_LIMITED.test(message)) {
           // The account's budget is spent: slow down and leave the rest to the next run.

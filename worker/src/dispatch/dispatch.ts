@@ -1,10 +1,10 @@
 import type { Env } from "../env.ts";
-import { type InstanceReading, type ProducerStatus, resentStatus } from "../lifecycle/status.ts";
+import { type InstanceReading, instanceReading } from "../instances/status.ts";
 import { log } from "../log.ts";
+import { type ProducerStatus, resentStatus } from "../operations/producer-status.ts";
 import { type Recorded, recordAccepted } from "../store/admission.ts";
 import { SchemaNotReadyError } from "../store/schema.ts";
 import { CREATION } from "../topology.ts";
-import { instanceReading } from "../workflows/status.ts";
 import { admit } from "./admit.ts";
 import { createInstances } from "./creation.ts";
 

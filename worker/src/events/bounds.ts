@@ -22,3 +22,9 @@ export function payloadProblem(payload: unknown): string | undefined {
   if (size > LIMITS.payloadBytes) return `is ${size} bytes, more than ${LIMITS.payloadBytes}`;
   return undefined;
 }
+
+/** Text from elsewhere (a backend, the platform) is kept short and on one line: it ends up in errors, statuses and logs. */
+export function bounded(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > LIMITS.errorTextLength ? `${flat.slice(0, LIMITS.errorTextLength)}…` : flat;
+}

@@ -41,3 +41,21 @@ export const JobParamsSchema = z.object({
 });
 
 export type JobParams = z.infer<typeof JobParamsSchema>;
+
+export interface Admitted {
+  job: JobParams;
+  /** SHA-256 of the item's canonical JSON: what makes a re-send "the same content". */
+  digest: string;
+  /**
+   * Why a new event of this name is refused (it is retired). Decided at recording: an exact
+   * re-send of one accepted before the retirement is still that event, and still accepted.
+   */
+  retired?: string;
+}
+
+/** The payload's tenant: a trimmed text or a number written as text; null when there is none. */
+export function tenantOf(job: JobParams): string | null {
+  const tenant = job.payload.tenantId;
+  if (typeof tenant === "number" && Number.isFinite(tenant)) return String(tenant);
+  return typeof tenant === "string" ? tenant.trim() || null : null;
+}

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { PRODUCER_STATUSES } from "../lifecycle/status.ts";
+import { PRODUCER_STATUSES } from "../operations/producer-status.ts";
 import { FAILURE_STATES } from "../store/failures.ts";
 
 /**

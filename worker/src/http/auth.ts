@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { hex } from "../dispatch/digest.ts";
 import type { Env } from "../env.ts";
+import { hex } from "../events/digest.ts";
 import { LIMITS, RATE_LIMITS, type RateLimitName, VARS } from "../topology.ts";
 import { HttpError } from "./errors.ts";
 

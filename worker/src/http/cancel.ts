@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import type { Env } from "../env.ts";
 import { isEventName, stepsOf } from "../events/catalog.ts";
+import { instanceStatus, locateInstance } from "../instances/status.ts";
 import { type Actor, TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { loadEvents, type StoredEvent, transitionMany } from "../store/events.ts";
-import { instanceStatus, locateInstance } from "../workflows/status.ts";
 import { BulkCancelRequest, MAX_CANCEL_IDS } from "./api.ts";
 import type { AppContext } from "./auth.ts";
 import { HttpError } from "./errors.ts";

@@ -1,8 +1,8 @@
 import type { Env } from "../env.ts";
 import { INSTANCE_ID } from "../events/job.ts";
-import { type InstanceReading, producerStatus } from "../lifecycle/status.ts";
+import { type InstanceReading, locateInstance } from "../instances/status.ts";
+import { producerStatus } from "../operations/producer-status.ts";
 import { loadEvent } from "../store/events.ts";
-import { locateInstance } from "../workflows/status.ts";
 import type { StatusResponse } from "./api.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { callBackend } from "../backend/client.ts";
-import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
+import { bounded } from "../events/bounds.ts";
 import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { ALL_STEPS, loadEvent, recordOrphan, type StoredEvent, transition } from "../store/events.ts";

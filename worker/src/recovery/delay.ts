@@ -1,10 +1,6 @@
 import type { Env } from "../env.ts";
-import { RECOVERY, VARS } from "../topology.ts";
-
-export function delayScale(env: Env): number {
-  const scale = Number(env.RETRY_DELAY_SCALE ?? VARS.RETRY_DELAY_SCALE);
-  return Number.isFinite(scale) && scale >= 0 ? scale : 1;
-}
+import { delayScale } from "../settings.ts";
+import { RECOVERY } from "../topology.ts";
 
 /** Queue delays are whole seconds within Cloudflare's ceiling. */
 function seconds(value: number): number {

@@ -2,9 +2,10 @@ import type { Env } from "../env.ts";
 import { stepsOf } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import type { Actor } from "../lifecycle/machine.ts";
+import { delayScale } from "../settings.ts";
 import { loadEvent, transition } from "../store/events.ts";
 import { RECONCILER } from "../topology.ts";
-import { delayScale, firstRecoveryDelay } from "./delay.ts";
+import { firstRecoveryDelay } from "./delay.ts";
 import { recoveryPointer } from "./message.ts";
 
 export type HandOver =

@@ -1,6 +1,5 @@
-import type { Admitted } from "../dispatch/admit.ts";
+import { type Admitted, tenantOf } from "../events/job.ts";
 import { INITIAL_STATE } from "../lifecycle/machine.ts";
-import { tenantOf } from "./events.ts";
 import { requireSchema } from "./schema.ts";
 
 /** What recording an admitted event found, per id. */

@@ -1,4 +1,4 @@
-import { bounded } from "../backend/outcome.ts";
+import { bounded } from "../events/bounds.ts";
 import { EVENT_NAMES, stepsOf } from "../events/catalog.ts";
 import { stateClause, TRANSITIONS } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";

@@ -121,12 +121,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-export function tenantOf(job: JobParams): string | null {
-  const tenant = job.payload.tenantId;
-  if (typeof tenant === "number" && Number.isFinite(tenant)) return String(tenant);
-  return typeof tenant === "string" ? tenant.trim() || null : null;
-}
-
 /** Several events by id (in one query), keyed by id; unknown ids are absent. */
 export async function loadEvents(db: D1Database, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
   if (ids.length === 0) return new Map();

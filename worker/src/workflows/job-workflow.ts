@@ -6,31 +6,19 @@ import {
 } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import { callBackend } from "../backend/client.ts";
-import { bounded } from "../backend/outcome.ts";
 import type { Env } from "../env.ts";
+import { bounded } from "../events/bounds.ts";
 import { stepsOf } from "../events/catalog.ts";
 import { type JobParams, JobParamsSchema } from "../events/job.ts";
+import type { JobResult } from "../instances/status.ts";
+import { permanentFailure } from "../instances/status.ts";
 import { RUNNING } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { delayScale } from "../recovery/delay.ts";
 import { handOver } from "../recovery/hand-over.ts";
+import { delayScale } from "../settings.ts";
 import { loadEvent, transition } from "../store/events.ts";
 import { STEP_RETRY } from "../topology.ts";
-import { permanentFailure } from "./status.ts";
 import { STEP_NAMES } from "./step-names.ts";
-
-export interface JobResult {
-  /**
-   * `queued_for_retry`: the workflow tier gave up and the recovery queue owns the event now.
-   * `hand_over_pending`: it gave up, but could not record that; the reconciler finishes the
-   * hand-over from this output (`remainingSteps`, `error`).
-   */
-  status: "delivered" | "queued_for_retry" | "hand_over_pending" | "cancelled" | "left_alone";
-  steps: { step: string; status: number }[];
-  failedStep?: string;
-  remainingSteps?: string[];
-  error?: string;
-}
 
 /**
  * A step's result: a permanent failure is an answer, not an exception, so it is never retried.

@@ -1,3 +1,4 @@
+import type { InstanceReading } from "../instances/status.ts";
 import type { StoredEvent } from "../store/events.ts";
 
 /**
@@ -54,12 +55,6 @@ export interface ProducerError {
   name: string;
   message: string;
 }
-
-/**
- * What a running event's instance says, when the row has not caught up: "unavailable" when the
- * platform could not say (never read as "no instance": that would answer queued).
- */
-export type InstanceReading = InstanceStatus | "missing" | "unavailable";
 
 /** An instance's output as the workflow writes it (`JobResult`), read loosely: it crossed releases. */
 const outputStatus = (instance: InstanceStatus) => (instance.output as { status?: unknown } | null)?.status;

@@ -1,6 +1,5 @@
 import type { Env } from "../env.ts";
 import { CATALOG, isEventName } from "../events/catalog.ts";
-import type { InstanceReading } from "../lifecycle/status.ts";
 import { WORKFLOWS } from "../topology.ts";
 
 /**
@@ -61,3 +60,23 @@ export async function findInstance(env: Env, id: string): Promise<InstanceStatus
   const found = await locateInstance(env, id, "");
   return typeof found === "string" ? found : found.status;
 }
+
+/** What a delivery workflow instance returns (its output), read by the reconciler and `/status`. */
+export interface JobResult {
+  /**
+   * `queued_for_retry`: the workflow tier gave up and the recovery queue owns the event now.
+   * `hand_over_pending`: it gave up, but could not record that; the reconciler finishes the
+   * hand-over from this output (`remainingSteps`, `error`).
+   */
+  status: "delivered" | "queued_for_retry" | "hand_over_pending" | "cancelled" | "left_alone";
+  steps: { step: string; status: number }[];
+  failedStep?: string;
+  remainingSteps?: string[];
+  error?: string;
+}
+
+/**
+ * What a running event's instance says, when the row has not caught up: "unavailable" when the
+ * platform could not say (never read as "no instance": that would answer queued).
+ */
+export type InstanceReading = InstanceStatus | "missing" | "unavailable";
