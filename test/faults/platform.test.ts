@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { PLATFORM_FAULTS_PATH, type PlatformFaults } from "../../worker/local/faults/config.ts";
 import type { PlatformFaultsState } from "../../worker/local/faults/control.ts";
-import { transition } from "../../worker/src/store/events.ts";
+import { transition } from "../../worker/src/store/transitions.ts";
 import { RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { envelopeSdk, legacySdk } from "../support/sdk-behaviour.ts";
@@ -265,13 +265,23 @@ describe("guarded transitions and concurrent repairs", () => {
     await reach(delivered.id, "delivered");
     await testEnv.DB.prepare("UPDATE events SET failed_at = 1 WHERE id = ?1").bind(delivered.id).run();
     const before = await historyCount(delivered.id);
-    const entry = { tier: "workflow", step: null, outcome: "retrying", detail: "late" } as const;
+    const entry = { outcome: "retrying", detail: "late" };
     // A hand-over step re-run after delivery, and a recovery chain's step that lost the race.
     expect(
-      await transition(testEnv.DB, delivered.id, "handOver", "workflow", { lastError: "late" }, entry),
+      await transition(testEnv.DB, delivered.id, {
+        name: "handOver",
+        by: "workflow",
+        changes: { lastError: "late" },
+        note: entry,
+      }),
     ).toBe(false);
     expect(
-      await transition(testEnv.DB, delivered.id, "retry", "recovery", { remainingSteps: [] }, entry),
+      await transition(testEnv.DB, delivered.id, {
+        name: "retry",
+        by: "recovery",
+        changes: { remainingSteps: [] },
+        note: entry,
+      }),
     ).toBe(false);
     expect((await operator(`/failed-events/${delivered.id}`, { method: "DELETE" })).status).toBe(409);
     expect(await stateOf(delivered.id)).toBe("delivered");

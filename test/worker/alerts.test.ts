@@ -8,7 +8,7 @@ import type { Env } from "../../worker/src/env.ts";
 import worker from "../../worker/src/index.ts";
 import { reconcile } from "../../worker/src/recovery/reconciler.ts";
 import { type CallCounts, callStats, minuteOf, recentCalls } from "../../worker/src/store/backend-calls.ts";
-import { transition } from "../../worker/src/store/events.ts";
+import { transition } from "../../worker/src/store/transitions.ts";
 import { ALERTS, CREATION, RECONCILER, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_SECRETS } from "../support/settings.ts";
@@ -174,9 +174,14 @@ describe("backend call accounting", () => {
     const job = (id: string) => ({ id, name: "email/verification" });
     await storeEvent({ id: delivered, job: job(delivered), state: "delivered" });
     await storeEvent({ id: retrying, job: job(retrying), state: "retrying", dueAt: Date.now() + 3_600_000 });
-    const history = { tier: "queue", step: null, outcome: "done", detail: null } as const;
-    const apply = (id: string, calls: CallCounts, record: typeof history | null) =>
-      transition(testEnv.DB, id, "retry", "recovery", { calls }, record);
+    const history = { outcome: "done" };
+    const apply = (id: string, calls: CallCounts, note: typeof history | null) =>
+      transition(testEnv.DB, id, {
+        name: "retry",
+        by: "recovery",
+        changes: { calls },
+        ...(note ? { note } : {}),
+      });
     // Not from `delivered`: neither the update, nor its history, nor its calls.
     expect(
       await callsDuring(async () => {

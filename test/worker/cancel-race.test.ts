@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createInstances } from "../../worker/src/dispatch/creation.ts";
 import type { Env } from "../../worker/src/env.ts";
-import { cancelEvents } from "../../worker/src/http/cancel.ts";
 import { instanceStatus } from "../../worker/src/instances/status.ts";
+import { cancelEvents } from "../../worker/src/operations/cancel.ts";
 import { loadEvent } from "../../worker/src/store/events.ts";
 import {
   backend,

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/src/http/app.ts";
+import { app } from "../../worker/src/app.ts";
 import { LIMITS } from "../../worker/src/topology.ts";
 import { TEST_MAX_EVENTS } from "../support/settings.ts";
 import { envelope, request, resetPassword, testEnv } from "./helpers.ts";

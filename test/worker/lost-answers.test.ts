@@ -2,7 +2,7 @@ import { createMessageBatch } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatch as dispatchBatch, StoreUnavailableError } from "../../worker/src/dispatch/dispatch.ts";
 import type { Env } from "../../worker/src/env.ts";
-import { eventStatus } from "../../worker/src/http/status.ts";
+import { eventStatus } from "../../worker/src/operations/status.ts";
 import { consumeRecovery } from "../../worker/src/recovery/consumer.ts";
 import { recoveryPointer } from "../../worker/src/recovery/message.ts";
 import { reconcile } from "../../worker/src/recovery/reconciler.ts";

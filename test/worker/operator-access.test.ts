@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { app } from "../../worker/src/app.ts";
 import { MASK, sensitiveFields } from "../../worker/src/events/masking.ts";
-import { app } from "../../worker/src/http/app.ts";
 import { openApiDocument } from "../../worker/src/http/openapi.ts";
 import { TEST_AUTH_TOKEN, TEST_OPERATOR_TOKEN, TEST_OPERATOR_TOKEN_NEXT } from "../support/settings.ts";
 import {

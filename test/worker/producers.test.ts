@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { app } from "../../worker/src/app.ts";
+import { openApiDocument } from "../../worker/src/http/openapi.ts";
 import {
   BulkCancelResponse,
   BulkReplayResponse,
@@ -8,9 +10,7 @@ import {
   FailedEventDetail,
   FailedEventList,
   StatusResponse,
-} from "../../worker/src/http/api.ts";
-import { app } from "../../worker/src/http/app.ts";
-import { openApiDocument } from "../../worker/src/http/openapi.ts";
+} from "../../worker/src/operations/shapes.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { envelopeSdk, legacySdk, type Reading } from "../support/sdk-behaviour.ts";
 import { TEST_MAX_EVENTS } from "../support/settings.ts";

@@ -7,8 +7,8 @@ import {
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/src/index.ts";
 import { recoveryDelay } from "../../worker/src/recovery/delay.ts";
-import { transition } from "../../worker/src/store/events.ts";
 import { purge } from "../../worker/src/store/retention.ts";
+import { transition } from "../../worker/src/store/transitions.ts";
 import { QUEUES, RECONCILER, RETENTION } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import { TEST_RECOVERY_MAX_RETRIES } from "../support/settings.ts";
@@ -421,7 +421,9 @@ describe("retention", () => {
         .first<{ live: number; due_at: number | null }>();
     expect(await row()).toMatchObject({ live: 1 });
     // It settles now: its compaction is scheduled a retention from now, and happens then.
-    expect(await transition(testEnv.DB, late, "cancel", "producer", { dueAt: null }, null, now)).toBe(true);
+    expect(
+      await transition(testEnv.DB, late, { name: "cancel", by: "producer", changes: { dueAt: null }, now }),
+    ).toBe(true);
     expect((await row())?.due_at).toBe(now + keep);
     await purge(testEnv.DB, now + keep - 1, keep);
     expect((await row())?.live).toBe(1);

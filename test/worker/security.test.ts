@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { app } from "../../worker/src/app.ts";
 import { backendRequest, callBackend } from "../../worker/src/backend/client.ts";
 import { CATALOG, type EventName, stepsOf } from "../../worker/src/events/catalog.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
-import { app } from "../../worker/src/http/app.ts";
 import { SIGNATURE_HEADER, sign, verify } from "../../worker/src/signing.ts";
 import { LIMITS } from "../../worker/src/topology.ts";
 import {

@@ -1,6 +1,6 @@
 import { checkAlerts } from "./alerts/check.ts";
+import { app } from "./app.ts";
 import type { Env } from "./env.ts";
-import { app } from "./http/app.ts";
 import { log } from "./log.ts";
 import { consumeDeadLetters, consumeRecovery } from "./recovery/consumer.ts";
 import { reconcile } from "./recovery/reconciler.ts";

@@ -1,9 +1,9 @@
 import type { Env } from "../env.ts";
-import { cancelEvents } from "../http/cancel.ts";
 import { TRANSITIONS, type TransitionName } from "../lifecycle/machine.ts";
-import { replayEvents } from "../recovery/replay.ts";
+import { cancelEvents } from "../operations/cancel.ts";
+import { discardEvent } from "../operations/discard.ts";
+import { replayEvents } from "../operations/replay.ts";
 import type { StoredEvent } from "../store/events.ts";
-import { discard } from "../store/failures.ts";
 
 /**
  * What an operator can do to one event from the console: each is a transition of the lifecycle,
@@ -54,7 +54,7 @@ export async function take(env: Env, event: StoredEvent, action: ActionName): Pr
     case "replay":
       return (await replayEvents(env, [event.id])).length === 1;
     case "discard":
-      return discard(env.DB, event.id, Date.now());
+      return discardEvent(env, event.id);
     case "cancel":
       return (await cancelEvents(env, [event.id], "operator"))[0]?.kind === "cancelled";
   }

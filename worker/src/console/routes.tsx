@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import { matchesRole } from "../edge/auth.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { forOperators, historyForOperators, maskStrings, secretsOf } from "../events/masking.ts";
-import { matchesRole } from "../http/auth.ts";
-import { HttpError } from "../http/errors.ts";
-import { failedPage, isReplayable } from "../http/failed-page.ts";
-import { eventStatus } from "../http/status.ts";
 import { log } from "../log.ts";
-import { replayEvents } from "../recovery/replay.ts";
+import { InvalidRequestError } from "../operations/errors.ts";
+import { failedPage, isReplayable } from "../operations/failed.ts";
+import { replayEvents } from "../operations/replay.ts";
+import { eventStatus } from "../operations/status.ts";
 import { historyOf, loadEvent } from "../store/events.ts";
 import { listFailed } from "../store/failures.ts";
 import { RATE_LIMITS } from "../topology.ts";
@@ -196,7 +196,7 @@ consoleApp.onError((error, c) => {
   const refusal =
     error instanceof ConsoleRefusal
       ? error
-      : error instanceof HttpError && error.status === 400
+      : error instanceof InvalidRequestError
         ? new ConsoleRefusal(409, error.message)
         : undefined;
   if (refusal) return c.html(<ErrorPage message={refusal.message} />, refusal.status);

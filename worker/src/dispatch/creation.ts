@@ -7,7 +7,7 @@ import type { Actor } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../settings.ts";
 import { cancelledAmong, releaseClaims } from "../store/claims.ts";
-import { transitionMany } from "../store/events.ts";
+import { transitionMany } from "../store/transitions.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
 import { batchSize, createdFine, refusedForRate, reserve } from "./budget.ts";
 
@@ -192,11 +192,7 @@ async function settle(
       await transitionMany(
         env.DB,
         group.map((job) => job.id),
-        "start",
-        by,
-        { dueAt },
-        null,
-        now,
+        { name: "start", by, changes: { dueAt }, now },
       );
   } catch (error) {
     log.warn("creation.settle-failed", { by, error: error instanceof Error ? error.message : "unknown" });

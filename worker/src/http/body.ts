@@ -1,4 +1,4 @@
-import { HttpError } from "./errors.ts";
+import { HttpError } from "../edge/errors.ts";
 
 /**
  * Reads a JSON body while counting its bytes. A declared Content-Length above the limit is

@@ -1,15 +1,14 @@
 import { Hono } from "hono";
 import type * as z from "zod";
-import type { Env } from "../env.ts";
+import type { AppContext } from "../edge/auth.ts";
+import { HttpError } from "../edge/errors.ts";
 import { forOperators, historyForOperators, maskJob } from "../events/masking.ts";
-import { replayEvents } from "../recovery/replay.ts";
-import { historyOf, loadEvent, type StoredEvent } from "../store/events.ts";
-import { discard } from "../store/failures.ts";
+import { discardEvent } from "../operations/discard.ts";
+import { failedPage, isReplayable, loadFailed, replayable } from "../operations/failed.ts";
+import { replayEvents } from "../operations/replay.ts";
+import { BulkReplayRequest, FailedEventQuery } from "../operations/shapes.ts";
+import { historyOf, type StoredEvent } from "../store/events.ts";
 import { VARS } from "../topology.ts";
-import { BulkReplayRequest, FailedEventQuery } from "./api.ts";
-import type { AppContext } from "./auth.ts";
-import { HttpError } from "./errors.ts";
-import { failedPage, isReplayable, replayable } from "./failed-page.ts";
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
@@ -68,12 +67,6 @@ failedEvents.post("/replay", async (c) => {
   return c.json({ dryRun: false, matched: ids.length, replayed: replayed.length, ids: replayed }, 202);
 });
 
-/** An event that never failed is not the operator API's: it answers as unknown. */
-async function loadFailed(env: Env, id: string): Promise<StoredEvent | undefined> {
-  const event = await loadEvent(env.DB, id);
-  return event?.failedAt === null ? undefined : event;
-}
-
 failedEvents.get("/:id", async (c) => {
   const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
@@ -102,7 +95,7 @@ failedEvents.delete("/:id", async (c) => {
   const event = await loadFailed(c.env, c.req.param("id"));
   if (!event) throw new HttpError(404, "Unknown failed event");
   if (event.state === "discarded") return c.json({ id: event.id, status: "discarded" });
-  if (!(await discard(c.env.DB, event.id, Date.now())))
+  if (!(await discardEvent(c.env, event.id)))
     throw new HttpError(409, `Not discardable: the event is ${event.state}`);
   return c.json({ id: event.id, status: "discarded" });
 });

@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { CATALOG, EVENT_NAMES } from "../events/catalog.ts";
 import { EnvelopeShape, LegacyShape } from "../events/items.ts";
-import { LIMITS } from "../topology.ts";
 import {
   BulkCancelRequest,
   BulkCancelResponse,
@@ -15,7 +14,8 @@ import {
   FailedEventQuery,
   StateChange,
   StatusResponse,
-} from "./api.ts";
+} from "../operations/shapes.ts";
+import { LIMITS } from "../topology.ts";
 
 type Json = Record<string, unknown>;
 

@@ -44,6 +44,13 @@ export type Actor =
   | "operator"
   | "producer";
 
+/**
+ * Who a history row says acted: the actor, except that the recovery consumer's rows say "queue"
+ * (what history rows said before the actors were named, and what stored rows keep saying).
+ */
+export type Tier = Exclude<Actor, "recovery"> | "queue";
+export const tierOf = (actor: Actor): Tier => (actor === "recovery" ? "queue" : actor);
+
 export interface Transition {
   from: readonly State[];
   to: State;

@@ -3,7 +3,8 @@ import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { ALL_STEPS, loadEvent, recordOrphan, type StoredEvent, transition } from "../store/events.ts";
+import { ALL_STEPS, loadEvent, recordOrphan, type StoredEvent } from "../store/events.ts";
+import { transition } from "../store/transitions.ts";
 import { recoveryDelay } from "./delay.ts";
 import { deliveryDue } from "./hand-over.ts";
 import { readRecoveryMessage } from "./message.ts";
@@ -61,14 +62,16 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     // This release cannot run it: say why, and wait on the ladder like any failure. A release
     // that can route it may deliver it meanwhile; else the dead-letter tier ends it dead.
     const delaySeconds = recoveryDelay(env, message.attempts);
-    await transition(
-      env.DB,
-      event.id,
-      "retry",
-      "recovery",
-      { lastError: event.unroutable, attempts: 1, dueAt: deliveryDue(env, Date.now(), delaySeconds) },
-      history("unroutable", null, event.unroutable),
-    );
+    await transition(env.DB, event.id, {
+      name: "retry",
+      by: "recovery",
+      changes: {
+        lastError: event.unroutable,
+        attempts: 1,
+        dueAt: deliveryDue(env, Date.now(), delaySeconds),
+      },
+      note: { outcome: "unroutable", detail: event.unroutable },
+    });
     return message.retry({ delaySeconds });
   }
   if (!event.job) return message.ack();
@@ -76,16 +79,12 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
   // progress is recorded step by step like any other.
   if (
     event.allSteps &&
-    !(await transition(
-      env.DB,
-      event.id,
-      "retry",
-      "recovery",
-      { remainingSteps: event.remainingSteps },
-      null,
-      Date.now(),
-      { remainingSteps: ALL_STEPS },
-    ))
+    !(await transition(env.DB, event.id, {
+      name: "retry",
+      by: "recovery",
+      changes: { remainingSteps: event.remainingSteps },
+      guard: { remainingSteps: ALL_STEPS },
+    }))
   )
     return message.ack();
 
@@ -105,43 +104,47 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
     if (outcome.kind === "done") {
       const before = [...steps];
       steps.shift();
-      const history = { tier: "queue", step, outcome: "done", detail: null } as const;
       // Only from the progress this chain read: a chain that is no longer the event's (settled,
       // or another chain got further) stops instead of putting progress back.
       const guard = { remainingSteps: before };
       if (
-        !(await transition(
-          env.DB,
-          job.id,
-          "retry",
-          "recovery",
-          { remainingSteps: steps, calls: { ok: 1 } },
-          history,
-          Date.now(),
+        !(await transition(env.DB, job.id, {
+          name: "retry",
+          by: "recovery",
+          changes: { remainingSteps: steps, calls: { ok: 1 } },
+          note: { outcome: "done", step },
           guard,
-        ))
+        }))
       )
         return message.ack();
       continue;
     }
     if (outcome.kind === "dead") {
       const error = `${step} failed permanently: ${outcome.reason}`;
-      await transition(env.DB, job.id, "bury", "recovery", settled(error), history("dead", step, error));
+      await transition(env.DB, job.id, {
+        name: "bury",
+        by: "recovery",
+        changes: settled(error),
+        note: { outcome: "dead", step, detail: error },
+      });
       return message.ack();
     }
     const error = `${step} failed: ${outcome.reason}`;
     const delaySeconds = recoveryDelay(env, message.attempts, outcome.afterMs);
-    await transition(
-      env.DB,
-      job.id,
-      "retry",
-      "recovery",
-      { lastError: error, attempts: 1, dueAt: deliveryDue(env, Date.now(), delaySeconds) },
-      history("retrying", step, error),
-    );
+    await transition(env.DB, job.id, {
+      name: "retry",
+      by: "recovery",
+      changes: { lastError: error, attempts: 1, dueAt: deliveryDue(env, Date.now(), delaySeconds) },
+      note: { outcome: "retrying", step, detail: error },
+    });
     return message.retry({ delaySeconds });
   }
-  await transition(env.DB, job.id, "recover", "recovery", settled(null), history("delivered", null, null));
+  await transition(env.DB, job.id, {
+    name: "recover",
+    by: "recovery",
+    changes: settled(null),
+    note: { outcome: "delivered" },
+  });
   message.ack();
 }
 
@@ -160,16 +163,13 @@ async function claimDelivery(env: Env, event: StoredEvent, now: number): Promise
   const grace = deliveryDue(env, now, 0) - now;
   const expected = event.dueAt - grace;
   if (expected > now + EARLY_MS) return false;
-  return transition(
-    env.DB,
-    event.id,
-    "retry",
-    "recovery",
-    { dueAt: Math.max(now + 2 * grace, event.dueAt + 1) },
-    null,
+  return transition(env.DB, event.id, {
+    name: "retry",
+    by: "recovery",
+    changes: { dueAt: Math.max(now + 2 * grace, event.dueAt + 1) },
     now,
-    { dueBy: event.dueAt },
-  );
+    guard: { dueBy: event.dueAt },
+  });
 }
 
 const settled = (error: string | null) => ({
@@ -177,9 +177,6 @@ const settled = (error: string | null) => ({
   attempts: 1,
   dueAt: null,
 });
-const history = (outcome: string, step: string | null, detail: string | null) =>
-  ({ tier: "queue", step, outcome, detail }) as const;
-
 /**
  * Tier 3: the queue gave up on these. Each event is marked dead with its last error, kept and
  * replayable; a message that matches no event is kept as a dead orphan.
@@ -204,15 +201,13 @@ async function markDead(message: Message<unknown>, env: Env): Promise<void> {
   const event = pointer.kind === "pointer" ? await loadEvent(env.DB, id) : undefined;
   if (event) {
     const reason = bounded(`Recovery queue exhausted its retries; last error: ${event.lastError}`);
-    await transition(
-      env.DB,
-      id,
-      "bury",
-      "dead-letter",
-      { lastError: reason, dueAt: null },
-      { tier: "dead-letter", step: null, outcome: "dead", detail: reason },
+    await transition(env.DB, id, {
+      name: "bury",
+      by: "dead-letter",
+      changes: { lastError: reason, dueAt: null },
+      note: { outcome: "dead", detail: reason },
       now,
-    );
+    });
   } else {
     const reason =
       pointer.kind === "newer"

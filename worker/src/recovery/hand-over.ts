@@ -3,7 +3,8 @@ import { stepsOf } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { delayScale } from "../settings.ts";
-import { loadEvent, transition } from "../store/events.ts";
+import { loadEvent } from "../store/events.ts";
+import { transition } from "../store/transitions.ts";
 import { RECONCILER } from "../topology.ts";
 import { firstRecoveryDelay } from "./delay.ts";
 import { recoveryPointer } from "./message.ts";
@@ -27,12 +28,7 @@ export async function handOver(
 ): Promise<void> {
   const now = Date.now();
   const delaySeconds = firstRecoveryDelay(env);
-  const history = {
-    tier: by === "workflow" ? ("workflow" as const) : ("reconciler" as const),
-    step: outcome.remainingSteps[0] ?? null,
-    outcome: outcome.kind,
-    detail: outcome.error,
-  };
+  const note = { outcome: outcome.kind, step: outcome.remainingSteps[0] ?? null, detail: outcome.error };
   const changes = {
     remainingSteps: outcome.remainingSteps,
     lastError: outcome.error,
@@ -43,10 +39,10 @@ export async function handOver(
     calls: { ok: Math.max(0, stepsOf(job.name).length - outcome.remainingSteps.length) },
   };
   if (outcome.kind === "dead") {
-    await transition(env.DB, job.id, "fail", by, changes, history, now);
+    await transition(env.DB, job.id, { name: "fail", by, changes, note, now });
     return;
   }
-  const moved = await transition(env.DB, job.id, "handOver", by, changes, history, now);
+  const moved = await transition(env.DB, job.id, { name: "handOver", by, changes, note, now });
   // The workflow's own re-run step sends again (its first send may have failed); the reconciler
   // sends only for the hand-over it made, so a second run cannot start a second chain.
   if (!moved && (by === "reconciler" || (await loadEvent(env.DB, job.id))?.state !== "retrying")) return;

@@ -8,8 +8,9 @@ import { fromClause, stateClause } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { delayScale } from "../settings.ts";
 import { claimChecks, claimCreations } from "../store/claims.ts";
-import { ALL_STEPS, loadEvents, type StoredEvent, transition, transitionMany } from "../store/events.ts";
+import { ALL_STEPS, loadEvents, type StoredEvent } from "../store/events.ts";
 import { requireSchema } from "../store/schema.ts";
+import { transition, transitionMany } from "../store/transitions.ts";
 import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import { deliveryDue, handOver } from "./hand-over.ts";
 import { sendPointers } from "./pointers.ts";
@@ -116,14 +117,12 @@ async function createRoutable(
     const error = forgotten(event)
       ? gone(env)
       : `Could not create the workflow instance after ${MAX_CREATE_ATTEMPTS} attempts over a day`;
-    const ended = await transition(
-      env.DB,
-      job.id,
-      "abandon",
-      "reconciler",
-      { remainingSteps: stepsOf(job.name), lastError: error, failed: true, dueAt: null },
-      { tier: "reconciler", step: null, outcome: "dead", detail: error },
-    );
+    const ended = await transition(env.DB, job.id, {
+      name: "abandon",
+      by: "reconciler",
+      changes: { remainingSteps: stepsOf(job.name), lastError: error, failed: true, dueAt: null },
+      note: { outcome: "dead", detail: error },
+    });
     if (ended) report.abandoned += 1;
   }
   const jobs = claimed.filter((c) => !stale(c) || keep.has(c.job.id));
@@ -153,12 +152,14 @@ async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
   const ids = await transitionMany(
     env.DB,
     results.map((r) => r.id),
-    "retry",
-    "reconciler",
-    { dueAt: deliveryDue(env, now, 0) },
-    { tier: "reconciler", step: null, outcome: "pointer re-sent", detail: null },
-    now,
-    { dueBy: now },
+    {
+      name: "retry",
+      by: "reconciler",
+      changes: { dueAt: deliveryDue(env, now, 0) },
+      note: { outcome: "pointer re-sent" },
+      now,
+      guard: { dueBy: now },
+    },
   );
   await sendPointers(env, ids);
   report.pointersResent += ids.length;
@@ -192,23 +193,19 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
     // Never created after all (its creation's answer lost), or forgotten: only the first may be
     // created again. Past the instances' retention it may have run every step: an operator decides.
     if (!forgettable(env, event, now))
-      return transition(
-        env.DB,
-        event.id,
-        "recreate",
-        "reconciler",
-        { dueAt: now },
-        history("instance missing"),
-      );
+      return transition(env.DB, event.id, {
+        name: "recreate",
+        by: "reconciler",
+        changes: { dueAt: now },
+        note: { outcome: "instance missing" },
+      });
     const error = gone(env);
-    return transition(
-      env.DB,
-      event.id,
-      "giveUp",
-      "reconciler",
-      { remainingSteps: stepsOf(event.name), lastError: error, failed: true, dueAt: null },
-      { tier: "reconciler", step: null, outcome: "dead", detail: error },
-    );
+    return transition(env.DB, event.id, {
+      name: "giveUp",
+      by: "reconciler",
+      changes: { remainingSteps: stepsOf(event.name), lastError: error, failed: true, dueAt: null },
+      note: { outcome: "dead", detail: error },
+    });
   }
   const status = found;
   const output = (status.output ?? undefined) as JobResult | undefined;
@@ -216,14 +213,12 @@ async function repair(env: Env, event: StoredEvent, now: number): Promise<boolea
     case "complete": {
       // The receipt the workflow could not write, with the calls it would have counted.
       if (output?.status === "delivered")
-        return transition(
-          env.DB,
-          event.id,
-          "deliver",
-          "reconciler",
-          { dueAt: null, calls: { ok: output.steps?.length ?? 0 } },
-          history("delivery recorded"),
-        );
+        return transition(env.DB, event.id, {
+          name: "deliver",
+          by: "reconciler",
+          changes: { dueAt: null, calls: { ok: output.steps?.length ?? 0 } },
+          note: { outcome: "delivery recorded" },
+        });
       // Gave up without a record of it: finish the hand-over from what the instance says.
       const steps = stepsOf(event.name);
       const from = output?.failedStep ? Math.max(0, steps.indexOf(output.failedStep)) : 0;
@@ -292,28 +287,23 @@ async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise
       // Running (a release that can route it created it): the instance check looks again later,
       // after its delay if it has one, instead of a claim every minute.
       if (event.state === "accepted")
-        await transition(
-          env.DB,
-          event.id,
-          "start",
-          "reconciler",
-          {
+        await transition(env.DB, event.id, {
+          name: "start",
+          by: "reconciler",
+          changes: {
             dueAt: Math.max(now, event.runAt ?? 0) + RECONCILER.firstCheckAfterMs * delayScale(env),
           },
-          null,
           now,
-        );
+        });
       return false;
     }
     if ((instance.output as JobResult | undefined)?.status === "delivered")
-      return transition(
-        env.DB,
-        event.id,
-        "deliver",
-        "reconciler",
-        { dueAt: null },
-        history("delivery recorded"),
-      );
+      return transition(env.DB, event.id, {
+        name: "deliver",
+        by: "reconciler",
+        changes: { dueAt: null },
+        note: { outcome: "delivery recorded" },
+      });
   } else if (
     // No instance anywhere this release can see: a newer release (with a Workflow of its own,
     // perhaps) may still be running beside this one. Only an event a day old, and claimed often
@@ -325,19 +315,17 @@ async function endUnroutable(env: Env, event: StoredEvent, now: number): Promise
     return false;
   const detail = instance === "missing" ? "no instance runs it" : `its instance ended ${instance.status}`;
   const error = bounded(`${event.unroutable}; ${detail}. Replay it once a release can route it`);
-  return transition(
-    env.DB,
-    event.id,
-    "giveUp",
-    "reconciler",
-    {
+  return transition(env.DB, event.id, {
+    name: "giveUp",
+    by: "reconciler",
+    changes: {
       remainingSteps: isEventName(event.name) ? stepsOf(event.name) : ALL_STEPS,
       lastError: error,
       failed: true,
       dueAt: null,
     },
-    { tier: "reconciler", step: null, outcome: "dead", detail: error },
-  );
+    note: { outcome: "dead", detail: error },
+  });
 }
 
 /** The instance's status; "missing" only when the platform says there is none. */
@@ -362,5 +350,3 @@ const FORGET_MARGIN_MS = 60 * 60 * 1000;
 const gone = (env: Env) =>
   `Its workflow instance is not found, and is older than the instances' retention (${retentionDays(env)} days): ` +
   "it may have performed every step with its ending never recorded. Check with the backend, then replay or discard it";
-
-const history = (outcome: string) => ({ tier: "reconciler", step: null, outcome, detail: null }) as const;

@@ -1,6 +1,7 @@
 import type { State } from "../lifecycle/machine.ts";
-import { type StoredEvent, toEvent, transitionMany } from "./events.ts";
+import { type StoredEvent, toEvent } from "./events.ts";
 import { requireSchema } from "./schema.ts";
+import { transitionMany } from "./transitions.ts";
 
 /** The states an event that left the workflow tier unfinished can be in, as the operator API filters them. */
 export const FAILURE_STATES = [
@@ -61,26 +62,22 @@ export function markForReplay(
   now: number,
   dueAt: number,
 ): Promise<string[]> {
-  return transitionMany(
-    db,
-    ids,
-    "replay",
-    "operator",
-    { replay: true, dueAt },
-    { tier: "operator", step: null, outcome: "replay", detail: null },
+  return transitionMany(db, ids, {
+    name: "replay",
+    by: "operator",
+    changes: { replay: true, dueAt },
+    note: { outcome: "replay" },
     now,
-  );
+  });
 }
 
 export async function discard(db: D1Database, id: string, now: number): Promise<boolean> {
-  const [discarded] = await transitionMany(
-    db,
-    [id],
-    "discard",
-    "operator",
-    { dueAt: null },
-    { tier: "operator", step: null, outcome: "discard", detail: null },
+  const [discarded] = await transitionMany(db, [id], {
+    name: "discard",
+    by: "operator",
+    changes: { dueAt: null },
+    note: { outcome: "discard" },
     now,
-  );
+  });
   return discarded !== undefined;
 }

@@ -16,7 +16,8 @@ import { RUNNING } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { handOver } from "../recovery/hand-over.ts";
 import { delayScale } from "../settings.ts";
-import { loadEvent, transition } from "../store/events.ts";
+import { loadEvent } from "../store/events.ts";
+import { transition } from "../store/transitions.ts";
 import { STEP_RETRY } from "../topology.ts";
 import { STEP_NAMES } from "./step-names.ts";
 
@@ -174,7 +175,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
 }
 
 const deliver = (env: Env, id: string, steps: number) =>
-  transition(env.DB, id, "deliver", "workflow", { dueAt: null, calls: { ok: steps } }, null);
+  transition(env.DB, id, { name: "deliver", by: "workflow", changes: { dueAt: null, calls: { ok: steps } } });
 
 /**
  * Writes a receipt the last step could not, or learns why it was refused: every step was

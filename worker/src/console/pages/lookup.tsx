@@ -1,4 +1,4 @@
-import type { StatusResponse } from "../../http/api.ts";
+import type { StatusResponse } from "../../operations/shapes.ts";
 import { Page } from "../layout.tsx";
 
 /** Any event id, as its producer sees it through `GET /status/:id`. */

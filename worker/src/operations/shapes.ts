@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { PRODUCER_STATUSES } from "../operations/producer-status.ts";
 import { FAILURE_STATES } from "../store/failures.ts";
+import { PRODUCER_STATUSES } from "./producer-status.ts";
 
 /**
  * The answers the HTTP API gives, as zod schemas: handlers are typed by them and the OpenAPI

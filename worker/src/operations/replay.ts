@@ -1,8 +1,8 @@
 import type { Env } from "../env.ts";
 import { log } from "../log.ts";
+import { deliveryDue } from "../recovery/hand-over.ts";
+import { sendPointers } from "../recovery/pointers.ts";
 import { markForReplay } from "../store/failures.ts";
-import { deliveryDue } from "./hand-over.ts";
-import { sendPointers } from "./pointers.ts";
 
 /**
  * Puts dead events back in line (the `replay` transition) and sends their pointers; returns the

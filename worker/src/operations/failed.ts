@@ -1,9 +1,10 @@
 import type * as z from "zod";
+import type { Env } from "../env.ts";
 import { TRANSITIONS } from "../lifecycle/machine.ts";
-import type { StoredEvent } from "../store/events.ts";
+import { loadEvent, type StoredEvent } from "../store/events.ts";
 import { type Filter, listFailed } from "../store/failures.ts";
-import type { FailedEventQuery } from "./api.ts";
-import { HttpError } from "./errors.ts";
+import { InvalidRequestError } from "./errors.ts";
+import type { FailedEventQuery } from "./shapes.ts";
 
 /** Cursors are opaque to callers: the (failedAt, id) of the last row, base64url-encoded. */
 const encodeCursor = (event: StoredEvent) =>
@@ -17,7 +18,7 @@ function decodeCursor(cursor: string): [number, string] {
     const [at, id] = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
     if (typeof at === "number" && typeof id === "string") return [at, id];
   } catch {}
-  throw new HttpError(400, "Invalid cursor");
+  throw new InvalidRequestError("Invalid cursor");
 }
 
 /** One page of failed events, newest failure first, for the operator API and the console. */
@@ -44,4 +45,10 @@ export const isReplayable = (event: StoredEvent) =>
 export async function replayable(db: D1Database, filter: Filter, limit: number): Promise<string[]> {
   const events = await listFailed(db, { ...filter, status: filter.status ?? "dead" }, limit);
   return events.filter(isReplayable).map((e) => e.id);
+}
+
+/** A failed event by id; an event that never failed is not the operator API's, so it is absent. */
+export async function loadFailed(env: Env, id: string): Promise<StoredEvent | undefined> {
+  const event = await loadEvent(env.DB, id);
+  return event?.failedAt === null ? undefined : event;
 }

@@ -1,9 +1,9 @@
 import type { Env } from "../env.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { type InstanceReading, locateInstance } from "../instances/status.ts";
-import { producerStatus } from "../operations/producer-status.ts";
 import { loadEvent } from "../store/events.ts";
-import type { StatusResponse } from "./api.ts";
+import { producerStatus } from "./producer-status.ts";
+import type { StatusResponse } from "./shapes.ts";
 
 /**
  * An event as producers see it (`GET /status/:id`, and the console's look-up): its lifecycle
