@@ -1,5 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RATE_LIMITS, RETENTION, VARS } from "../worker/src/topology.ts";
+import {
+  rangeOf,
+  SETTING_KEYS,
+  SETTINGS,
+  type Setting,
+  type SettingKey,
+  setCommand,
+} from "../worker/src/settings/table.ts";
 
 /** Everything a stack can set, read once, typed, with the fix spelled out when something is missing. */
 export interface StackConfig {
@@ -44,11 +51,11 @@ export interface StackConfig {
   alerts: { deadEvents: number; failurePercent: number; minCalls: number; backlog: number };
 }
 
-export const D1_LOCATION_HINTS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as const;
+export const D1_LOCATION_HINTS = SETTINGS.d1LocationHint.choices;
 export type D1LocationHint = (typeof D1_LOCATION_HINTS)[number];
 
 /** Workflow instances that may run at once per Workflow, unless the stack says otherwise. */
-export const DEFAULT_WORKFLOW_CONCURRENCY = 100;
+export const DEFAULT_WORKFLOW_CONCURRENCY = SETTINGS.workflowConcurrency.default;
 
 /**
  * Rate-limit namespace ids are account-wide numbers: derive a distinct, stable base per stack
@@ -67,39 +74,13 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-/** Every key the program reads, with the command that sets it; Pulumi.yaml documents the same keys. */
-export const CONFIG_KEYS = {
-  accountId: "pulumi config set accountId <cloudflare-account-id>",
-  backendUrl: "pulumi config set backendUrl https://<backend-host>",
-  customDomain: "pulumi config set customDomain jobs.example.com",
-  zoneId: "pulumi config set zoneId <zone-id>",
-  workersDev: "pulumi config set workersDev true",
-  workersDevSubdomain: "pulumi config set workersDevSubdomain <account-subdomain-of-workers.dev>",
-  rateLimit: "pulumi config set rateLimit 600",
-  ratePeriod: "pulumi config set ratePeriod 60",
-  tenantRateLimit: "pulumi config set tenantRateLimit 150",
-  maxEventsPerRequest: "pulumi config set maxEventsPerRequest 1000",
-  backendTimeoutMs: "pulumi config set backendTimeoutMs 30000",
-  retentionDays: "pulumi config set retentionDays 7",
-  logSamplingPercent: "pulumi config set logSamplingPercent 100",
-  protectData: "pulumi config set protectData true",
-  rateLimitNamespaceId: "pulumi config set rateLimitNamespaceId 424242",
-  d1LocationHint: "pulumi config set d1LocationHint weur",
-  workflowConcurrency: "pulumi config set workflowConcurrency 100",
-  authToken: "pulumi config set --secret authToken <token>",
-  authTokenNext: "pulumi config set --secret authTokenNext <token>",
-  backendToken: "pulumi config set --secret backendToken <token>",
-  signingSecret: "pulumi config set --secret signingSecret <secret>",
-  operatorToken: "pulumi config set --secret operatorToken <token>",
-  operatorTokenNext: "pulumi config set --secret operatorTokenNext <token>",
-  alertWebhookUrl: "pulumi config set --secret alertWebhookUrl https://hooks.slack.com/services/<...>",
-  alertDeadEvents: "pulumi config set alertDeadEvents 1",
-  alertFailurePercent: "pulumi config set alertFailurePercent 50",
-  alertMinCalls: "pulumi config set alertMinCalls 20",
-  alertBacklog: "pulumi config set alertBacklog 100",
-} as const;
+/** Every key the program reads, with the command that sets it (from the settings table, as Pulumi.yaml is). */
+export const CONFIG_KEYS = Object.fromEntries(SETTING_KEYS.map((key) => [key, setCommand(key)])) as Record<
+  SettingKey,
+  string
+>;
 
-type Key = keyof typeof CONFIG_KEYS;
+type Key = SettingKey;
 
 export function readStackConfig(config = new pulumi.Config(), stack = pulumi.getStack()): StackConfig {
   const fix = (key: Key) => `${CONFIG_KEYS[key]} --stack ${stack}`;
@@ -110,51 +91,52 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
   const text = (key: Key) => config.get(key) || undefined;
   const optionalSecret = (key: Key) => (text(key) === undefined ? undefined : config.requireSecret(key));
   const required = (key: Key) => text(key) ?? throwError(missing(key));
-  const number = (key: Key, fallback: number, min: number, max: number) => {
+  const number = (key: Key) => {
+    const [min, max] = rangeOf(key);
     const raw = text(key);
-    const value = raw === undefined ? fallback : Number(raw);
+    const value = raw === undefined ? Number((SETTINGS[key] as Setting).default) : Number(raw);
     if (!Number.isInteger(value) || value < min || value > max)
       throw invalid(key, `expected a whole number from ${min} to ${max}`);
     return value;
   };
-  const flag = (key: Key, fallback: boolean) => {
+  const flag = (key: Key) => {
     const raw = text(key);
-    if (raw === undefined) return fallback;
+    if (raw === undefined) return (SETTINGS[key] as Setting).default === true;
     if (raw !== "true" && raw !== "false") throw invalid(key, "expected true or false");
     return raw === "true";
   };
 
-  const accountId = required("accountId");
-  if (!/^[0-9a-f]{32}$/.test(accountId))
-    throw invalid("accountId", "expected the 32-character hex id shown in the Cloudflare dashboard");
-  const backendUrl = required("backendUrl");
-  if (!/^https:\/\/[^\s/]+/.test(backendUrl)) throw invalid("backendUrl", "expected an https:// URL");
+  /** A text that must match its setting's pattern when set. */
+  const checked = (key: Key, value: string | undefined) => {
+    const { pattern } = SETTINGS[key] as Setting;
+    if (value !== undefined && pattern && !pattern.test.test(value))
+      throw invalid(key, `expected ${pattern.expected}`);
+    return value;
+  };
+  const accountId = checked("accountId", required("accountId")) as string;
+  const backendUrl = checked("backendUrl", required("backendUrl")) as string;
   if (PLACEHOLDER_HOST.test(new URL(backendUrl).hostname))
     throw invalid("backendUrl", "a reserved example host, not a real backend");
-  const period = number("ratePeriod", RATE_LIMITS.dispatch.period, 10, 60);
+  const period = number("ratePeriod");
   if (period !== 10 && period !== 60)
     throw invalid("ratePeriod", "Workers rate limits allow 10 or 60 seconds");
   const rates = {
-    dispatch: number("rateLimit", RATE_LIMITS.dispatch.limit, 1, 1_000_000),
-    tenant: number("tenantRateLimit", RATE_LIMITS.tenant.limit, 1, 1_000_000),
+    dispatch: number("rateLimit"),
+    tenant: number("tenantRateLimit"),
   };
   if (rates.tenant > rates.dispatch)
     throw invalid("tenantRateLimit", "a tenant's share cannot exceed rateLimit");
   const customDomain = text("customDomain");
-  const zoneId = text("zoneId");
+  const zoneId = checked("zoneId", text("zoneId"));
   if (customDomain && PLACEHOLDER_HOST.test(customDomain))
     throw invalid("customDomain", "a reserved example host, not a real hostname");
   if (customDomain && !zoneId) throw missing("zoneId");
-  if (zoneId && !/^[0-9a-f]{32}$/.test(zoneId))
-    throw invalid("zoneId", "expected a 32-character hex zone id");
-  const workersDev = flag("workersDev", true);
-  const workersDevSubdomain = text("workersDevSubdomain");
+  const workersDev = flag("workersDev");
+  const workersDevSubdomain = checked("workersDevSubdomain", text("workersDevSubdomain"));
   // A stack must be reachable at a URL the deploy can smoke-test, known before anything changes.
   if (!customDomain && !workersDev)
     throw invalid("workersDev", "the stack would have no route: set customDomain, or workersDev true");
   if (!customDomain && !workersDevSubdomain) throw missing("workersDevSubdomain");
-  if (workersDevSubdomain && !/^[a-z0-9-]{1,63}$/.test(workersDevSubdomain))
-    throw invalid("workersDevSubdomain", "expected the account's workers.dev subdomain, e.g. acme-corp");
   const d1LocationHint = text("d1LocationHint");
   if (d1LocationHint !== undefined && !(D1_LOCATION_HINTS as readonly string[]).includes(d1LocationHint))
     throw invalid("d1LocationHint", `expected one of ${D1_LOCATION_HINTS.join(", ")}`);
@@ -170,16 +152,15 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     workersDev,
     workersDevSubdomain,
     rateLimit: { ...rates, period },
-    maxEventsPerRequest: number("maxEventsPerRequest", Number(VARS.MAX_EVENTS_PER_REQUEST), 1, 10_000),
-    backendTimeoutMs: number("backendTimeoutMs", Number(VARS.BACKEND_TIMEOUT_MS), 1000, 120_000),
-    retentionDays: number("retentionDays", RETENTION.defaultDays, 1, 365),
-    logSamplingPercent: number("logSamplingPercent", 100, 0, 100),
-    protectData: flag("protectData", false),
+    maxEventsPerRequest: number("maxEventsPerRequest"),
+    backendTimeoutMs: number("backendTimeoutMs"),
+    retentionDays: number("retentionDays"),
+    logSamplingPercent: number("logSamplingPercent"),
+    protectData: flag("protectData"),
     // 0, Pulumi.yaml's default, means "derive it from the stack name".
-    rateLimitNamespaceId:
-      number("rateLimitNamespaceId", 0, 0, 2_000_000_000) || defaultRateLimitNamespace(stack),
+    rateLimitNamespaceId: number("rateLimitNamespaceId") || defaultRateLimitNamespace(stack),
     d1LocationHint: d1LocationHint as D1LocationHint | undefined,
-    workflowConcurrency: number("workflowConcurrency", DEFAULT_WORKFLOW_CONCURRENCY, 1, 10_000),
+    workflowConcurrency: number("workflowConcurrency"),
     authToken: config.requireSecret("authToken"),
     authTokenNext: optionalSecret("authTokenNext"),
     backendToken: optionalSecret("backendToken"),
@@ -188,10 +169,10 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     operatorTokenNext: optionalSecret("operatorTokenNext"),
     alertWebhookUrl: optionalSecret("alertWebhookUrl"),
     alerts: {
-      deadEvents: number("alertDeadEvents", Number(VARS.ALERT_DEAD_EVENTS), 1, 1_000_000),
-      failurePercent: number("alertFailurePercent", Number(VARS.ALERT_FAILURE_RATE) * 100, 1, 100),
-      minCalls: number("alertMinCalls", Number(VARS.ALERT_MIN_CALLS), 1, 1_000_000),
-      backlog: number("alertBacklog", Number(VARS.ALERT_BACKLOG), 1, 100_000_000),
+      deadEvents: number("alertDeadEvents"),
+      failurePercent: number("alertFailurePercent"),
+      minCalls: number("alertMinCalls"),
+      backlog: number("alertBacklog"),
     },
   };
 }

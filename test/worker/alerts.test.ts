@@ -6,7 +6,7 @@ import { decide } from "../../worker/src/alerts/decide.ts";
 import { type AlertMessage, AlertMessageSchema } from "../../worker/src/alerts/message.ts";
 import type { Env } from "../../worker/src/env.ts";
 import worker from "../../worker/src/index.ts";
-import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { reconcile } from "../../worker/src/reconciler/run.ts";
 import { type CallCounts, callStats, minuteOf, recentCalls } from "../../worker/src/store/backend-calls.ts";
 import { transition } from "../../worker/src/store/transitions.ts";
 import { ALERTS, CREATION, RECONCILER, RETENTION } from "../../worker/src/topology.ts";

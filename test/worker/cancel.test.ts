@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createInstances, lookUp } from "../../worker/src/dispatch/creation.ts";
+import { createInstances } from "../../worker/src/dispatch/creation.ts";
+import { lookUp } from "../../worker/src/instances/status.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
 import {
   backend,

@@ -3,7 +3,7 @@ import { checkAlerts } from "../../worker/src/alerts/check.ts";
 import { overview } from "../../worker/src/console/overview-data.ts";
 import { dispatch } from "../../worker/src/dispatch/dispatch.ts";
 import type { Env } from "../../worker/src/env.ts";
-import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { reconcile } from "../../worker/src/reconciler/run.ts";
 import { recentCalls } from "../../worker/src/store/backend-calls.ts";
 import { cancelledAmong, claimCreations } from "../../worker/src/store/claims.ts";
 import { loadEvent, loadEvents } from "../../worker/src/store/events.ts";

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { describe, expect, it } from "vitest";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import worker from "../../worker/src/index.ts";
-import { reconcile } from "../../worker/src/recovery/reconciler.ts";
+import { reconcile } from "../../worker/src/reconciler/run.ts";
 import { recordAccepted } from "../../worker/src/store/admission.ts";
 import { CREATION, QUEUES } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";

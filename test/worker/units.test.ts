@@ -9,7 +9,8 @@ import type { JobParams } from "../../worker/src/events/job.ts";
 import * as entry from "../../worker/src/index.ts";
 import { FINAL_STATES } from "../../worker/src/lifecycle/machine.ts";
 import { producerStatus } from "../../worker/src/operations/producer-status.ts";
-import { ConfigError, numberVar } from "../../worker/src/settings.ts";
+import { SETTINGS } from "../../worker/src/settings/table.ts";
+import { ConfigError, numberVar } from "../../worker/src/settings/vars.ts";
 import type { StoredEvent } from "../../worker/src/store/events.ts";
 import { CREATION, LIMITS, STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
 import { JobWorkflow, stepConfig } from "../../worker/src/workflows/job-workflow.ts";
@@ -109,11 +110,19 @@ describe("chunk", () => {
 describe("numeric vars", () => {
   const env = (vars: Record<string, string>) => vars as unknown as Env;
   it("uses the default when unset and a valid value when set", () => {
-    expect(numberVar(env({}), "MAX_EVENTS_PER_REQUEST")).toBe(1000);
-    expect(numberVar(env({ BACKEND_TIMEOUT_MS: "2500" }), "BACKEND_TIMEOUT_MS")).toBe(2500);
+    expect(numberVar(env({}), "maxEventsPerRequest")).toBe(1000);
+    expect(numberVar(env({ BACKEND_TIMEOUT_MS: "2500" }), "backendTimeoutMs")).toBe(2500);
   });
   it.each([["abc"], ["0"], ["-5"], ["1.5"], ["200000"], [""]])("refuses BACKEND_TIMEOUT_MS=%j", (value) => {
-    expect(() => numberVar(env({ BACKEND_TIMEOUT_MS: value }), "BACKEND_TIMEOUT_MS")).toThrow(ConfigError);
+    expect(() => numberVar(env({ BACKEND_TIMEOUT_MS: value }), "backendTimeoutMs")).toThrow(ConfigError);
+  });
+  // The stack reader refuses the same values (test/node/settings.test.ts): one range, in the table.
+  it.each(["maxEventsPerRequest", "backendTimeoutMs"] as const)("holds %s to its setting's range", (key) => {
+    const { binding, range } = SETTINGS[key];
+    const [min, max] = range;
+    for (const outside of [min - 1, max + 1])
+      expect(() => numberVar(env({ [binding]: String(outside) }), key)).toThrow(`from ${min} to ${max}`);
+    for (const inside of [min, max]) expect(numberVar(env({ [binding]: String(inside) }), key)).toBe(inside);
   });
 });
 

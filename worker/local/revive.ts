@@ -1,6 +1,8 @@
 import type { Miniflare } from "miniflare";
 import { CATALOG, isEventName } from "../src/events/catalog.ts";
-import { DATABASE, QUEUES, WORKFLOWS } from "../src/topology.ts";
+import { chunks, inSlices } from "../src/events/chunks.ts";
+import { recoveryPointer } from "../src/recovery/message.ts";
+import { DATABASE, LIMITS, QUEUES, WORKFLOWS } from "../src/topology.ts";
 
 type Instance = {
   status(): Promise<{ status: string }>;
@@ -10,7 +12,7 @@ type Instance = {
 };
 type Bindings = Record<string, unknown> & {
   [DATABASE.binding]: { prepare(sql: string): { all<T>(): Promise<{ results: T[] }> } };
-  [QUEUES.recovery.binding]: { sendBatch(messages: { body: { eventId: string } }[]): Promise<void> };
+  [QUEUES.recovery.binding]: { sendBatch(messages: { body: unknown }[]): Promise<void> };
 };
 
 const PARALLEL = 16;
@@ -70,12 +72,9 @@ export async function reviveInFlight(
     } else return;
     revived += 1;
   };
-  for (let i = 0; i < rows.length; i += PARALLEL) await Promise.all(rows.slice(i, i + PARALLEL).map(revive));
-
-  for (let i = 0; i < retrying.length; i += 100) {
-    await env[QUEUES.recovery.binding].sendBatch(
-      retrying.slice(i, i + 100).map(({ id }) => ({ body: { eventId: id } })),
-    );
-  }
+  await inSlices(rows, PARALLEL, revive);
+  // As the worker sends them (`sendPointers`): one per event, in sendBatch-sized chunks.
+  for (const slice of chunks(retrying, LIMITS.queueSendBatch))
+    await env[QUEUES.recovery.binding].sendBatch(slice.map(({ id }) => ({ body: recoveryPointer(id) })));
   return revived + retrying.length;
 }

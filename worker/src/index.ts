@@ -2,8 +2,8 @@ import { checkAlerts } from "./alerts/check.ts";
 import { app } from "./app.ts";
 import type { Env } from "./env.ts";
 import { log } from "./log.ts";
+import { reconcile } from "./reconciler/run.ts";
 import { consumeDeadLetters, consumeRecovery } from "./recovery/consumer.ts";
-import { reconcile } from "./recovery/reconciler.ts";
 import { purgeExpired } from "./recovery/retention.ts";
 import { RETENTION, VARS } from "./topology.ts";
 

@@ -227,6 +227,8 @@ export const LOCAL_ONLY_VARS = ["RETRY_DELAY_SCALE"] as const satisfies readonly
 export const LIMITS = {
   /** Request body, counted while streaming. */
   bodyBytes: 1_048_576,
+  /** Messages one queue sendBatch call may carry. */
+  queueSendBatch: 100,
   /** Cloudflare's createBatch ceiling per call. */
   createBatchInstances: 100,
   /** Cloudflare's 1 MiB RPC ceiling per createBatch call, less headroom for framing. */

@@ -1,7 +1,7 @@
 import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { type JobParams, tenantOf } from "../events/job.ts";
-import { type ConfigError, numberVar } from "../settings.ts";
+import { type ConfigError, numberVar } from "../settings/vars.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { countFailedCall } from "../store/backend-calls.ts";
 import { LIMITS, VARS } from "../topology.ts";
@@ -78,7 +78,7 @@ async function attempt(env: Env, job: JobParams, step: string): Promise<Outcome>
   let timeoutMs: number;
   let request: Request;
   try {
-    timeoutMs = numberVar(env, "BACKEND_TIMEOUT_MS");
+    timeoutMs = numberVar(env, "backendTimeoutMs");
   } catch (error) {
     return { kind: "retry", reason: (error as ConfigError).message };
   }

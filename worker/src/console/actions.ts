@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { TRANSITIONS, type TransitionName } from "../lifecycle/machine.ts";
+import { type Actor, leaves, TRANSITIONS, type TransitionName } from "../lifecycle/machine.ts";
 import { cancelEvents } from "../operations/cancel.ts";
 import { discardEvent } from "../operations/discard.ts";
 import { replayEvents } from "../operations/replay.ts";
@@ -40,11 +40,10 @@ export const isActionName = (name: string): name is ActionName => Object.hasOwn(
 
 /** Whether the lifecycle lets an operator take this action from the event's state. */
 export function offered(event: StoredEvent, action: ActionName): boolean {
-  const transition = TRANSITIONS[ACTIONS[action].transition];
-  const from = transition.from as readonly string[];
-  const by = transition.by as readonly string[];
+  const name = ACTIONS[action].transition;
+  const by = TRANSITIONS[name].by as readonly Actor[];
   return (
-    from.includes(event.state) && by.includes("operator") && (action !== "replay" || event.job !== undefined)
+    leaves(name, event.state) && by.includes("operator") && (action !== "replay" || event.job !== undefined)
   );
 }
 

@@ -2,10 +2,10 @@ import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { CATALOG } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
-import { NOT_FOUND } from "../instances/status.ts";
+import { lookUp } from "../instances/status.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { delayScale } from "../settings.ts";
+import { delayScale } from "../settings/vars.ts";
 import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/transitions.ts";
 import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
@@ -152,16 +152,6 @@ async function stopCancelled(env: Env, binding: Workflow, created: readonly JobP
     for (const id of cancelled) await (await binding.get(id)).terminate().catch(() => {});
   } catch (error) {
     log.warn("creation.cancel-check-failed", { error: error instanceof Error ? error.message : "unknown" });
-  }
-}
-
-/** Whether an instance exists; "unknown" when the platform could not say. */
-export async function lookUp(binding: Workflow, id: string): Promise<"exists" | "missing" | "unknown"> {
-  try {
-    await (await binding.get(id)).status();
-    return "exists";
-  } catch (error) {
-    return error instanceof Error && NOT_FOUND.test(error.message) ? "missing" : "unknown";
   }
 }
 

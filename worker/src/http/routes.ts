@@ -5,7 +5,7 @@ import { type AppContext, rateLimit, requireOperator, requireProducer } from "..
 import { HttpError } from "../edge/errors.ts";
 import type { DispatchResponse } from "../operations/shapes.ts";
 import { eventStatus } from "../operations/status.ts";
-import { numberVar } from "../settings.ts";
+import { numberVar } from "../settings/vars.ts";
 import { requireSchema } from "../store/schema.ts";
 import { LIMITS } from "../topology.ts";
 import { readJson } from "./body.ts";
@@ -41,7 +41,7 @@ api.get("/openapi.json", (c) => {
 api.post("/dispatch", requireProducer, rateLimit, async (c) => {
   const body = DispatchBody.safeParse(await readJson(c.req.raw, LIMITS.bodyBytes));
   if (!body.success) throw new HttpError(400, "Body must be a JSON object with an `events` array");
-  const max = numberVar(c.env, "MAX_EVENTS_PER_REQUEST");
+  const max = numberVar(c.env, "maxEventsPerRequest");
   if (body.data.events.length > max) {
     throw new HttpError(413, `Too many events: ${body.data.events.length} (at most ${max} per request)`);
   }

@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { CATALOG, isEventName } from "../events/catalog.ts";
+import { CATALOG, type EventName, isEventName } from "../events/catalog.ts";
 import { WORKFLOWS } from "../topology.ts";
 
 /**
@@ -15,6 +15,20 @@ export function permanentlyFailedStep(error: string): string | undefined {
 /** How the Workflows API says an instance does not exist. */
 export const NOT_FOUND = /not[\s._-]?found/i;
 
+/** The Workflow that runs an event of this name. */
+export const workflowOf = (env: Env, name: EventName): Workflow =>
+  env[WORKFLOWS[CATALOG[name].workflow].binding];
+
+/** Whether an instance exists in `workflow`; "unknown" when the platform cannot say. */
+export async function lookUp(workflow: Workflow, id: string): Promise<"exists" | "missing" | "unknown"> {
+  try {
+    await (await workflow.get(id)).status();
+    return "exists";
+  } catch (error) {
+    return error instanceof Error && NOT_FOUND.test(error.message) ? "missing" : "unknown";
+  }
+}
+
 /**
  * Where an event's instance is: in its event's Workflow, or, when this release does not know its
  * name, in whichever Workflow has it. "unknown" when some Workflow could not say.
@@ -24,13 +38,13 @@ export async function locateInstance(
   id: string,
   name: string,
 ): Promise<{ instance: WorkflowInstance; status: InstanceStatus } | "missing" | "unknown"> {
-  const bindings = isEventName(name)
-    ? [WORKFLOWS[CATALOG[name].workflow].binding]
-    : Object.values(WORKFLOWS).map((w) => w.binding);
+  const workflows = isEventName(name)
+    ? [workflowOf(env, name)]
+    : Object.values(WORKFLOWS).map((w) => env[w.binding]);
   let unsure = false;
-  for (const binding of bindings) {
+  for (const workflow of workflows) {
     try {
-      const instance = await env[binding].get(id);
+      const instance = await workflow.get(id);
       return { instance, status: await instance.status() };
     } catch (error) {
       if (!(error instanceof Error && NOT_FOUND.test(error.message))) unsure = true;
@@ -55,9 +69,13 @@ export async function instanceStatus(
   return typeof found === "string" ? undefined : found.status;
 }
 
-/** Like locateInstance, for an event whose name says nothing: its status, or why there is none. */
-export async function findInstance(env: Env, id: string): Promise<InstanceStatus | "missing" | "unknown"> {
-  const found = await locateInstance(env, id, "");
+/** Like locateInstance, its status only (an event whose name says nothing is looked for everywhere). */
+export async function findInstance(
+  env: Env,
+  id: string,
+  name = "",
+): Promise<InstanceStatus | "missing" | "unknown"> {
+  const found = await locateInstance(env, id, name);
   return typeof found === "string" ? found : found.status;
 }
 

@@ -106,6 +106,14 @@ export const TRANSITIONS = {
 
 export type TransitionName = keyof typeof TRANSITIONS;
 
+/** Whether transition `name` may leave `state` (any text: a state a newer release wrote leaves by none). */
+export const leaves = (name: TransitionName, state: string): boolean =>
+  (TRANSITIONS[name].from as readonly string[]).includes(state);
+
+/** The transitions that leave `state`. */
+export const transitionsFrom = (state: string): TransitionName[] =>
+  (Object.keys(TRANSITIONS) as TransitionName[]).filter((name) => leaves(name, state));
+
 export class TransitionNotAllowedError extends Error {
   override readonly name = "TransitionNotAllowedError";
 }

@@ -1,7 +1,8 @@
 import type { Env } from "../env.ts";
 import { isEventName, stepsOf } from "../events/catalog.ts";
+import { inSlices } from "../events/chunks.ts";
 import { instanceStatus, locateInstance } from "../instances/status.ts";
-import { type Actor, TRANSITIONS } from "../lifecycle/machine.ts";
+import { type Actor, leaves } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { loadEvents, type StoredEvent } from "../store/events.ts";
 import { transitionMany } from "../store/transitions.ts";
@@ -30,20 +31,15 @@ export async function cancelEvents(
   const events = await loadEvents(env.DB, ids);
   const running = [...events.values()].filter((e) => e.state === "accepted" || e.state === "started");
   const instances = new Map<string, InstanceStatus | undefined>();
-  for (let i = 0; i < running.length; i += PARALLEL)
-    await Promise.all(
-      running.slice(i, i + PARALLEL).map(async (e) => {
-        instances.set(e.id, await instanceStatus(env, e.id, e.name));
-      }),
-    );
+  await inSlices(running, PARALLEL, async (e) => {
+    instances.set(e.id, await instanceStatus(env, e.id, e.name));
+  });
   const finished = running
     .filter((e) => (instances.get(e.id)?.output as { status?: string } | undefined)?.status === "delivered")
     .map((e) => e.id);
   const delivered = await transitionMany(env.DB, finished, { name: "deliver", by, changes: { dueAt: null } });
   for (const id of delivered) events.set(id, { ...(events.get(id) as StoredEvent), state: "delivered" });
-  const candidates = [...events.values()].filter(
-    (e) => e.state !== "cancelled" && TRANSITIONS.cancel.from.includes(e.state as never),
-  );
+  const candidates = [...events.values()].filter((e) => e.state !== "cancelled" && leaves("cancel", e.state));
   const cancelled = new Set(
     await transitionMany(
       env.DB,
@@ -56,8 +52,7 @@ export async function cancelEvents(
   const missed = candidates.filter((e) => !cancelled.has(e.id)).map((e) => e.id);
   for (const now of (await loadEvents(env.DB, missed)).values()) events.set(now.id, now);
   const stop = running.filter((e) => cancelled.has(e.id) && instances.get(e.id) !== undefined);
-  for (let i = 0; i < stop.length; i += PARALLEL)
-    await Promise.all(stop.slice(i, i + PARALLEL).map((e) => terminate(env, e)));
+  await inSlices(stop, PARALLEL, (e) => terminate(env, e));
   return ids.map((id): CancelOutcome => {
     const event = events.get(id);
     if (!event) return { kind: "unknown", id };

@@ -1,6 +1,6 @@
 import type * as z from "zod";
 import type { Env } from "../env.ts";
-import { TRANSITIONS } from "../lifecycle/machine.ts";
+import { leaves } from "../lifecycle/machine.ts";
 import { loadEvent, type StoredEvent } from "../store/events.ts";
 import { type Filter, listFailed } from "../store/failures.ts";
 import { InvalidRequestError } from "./errors.ts";
@@ -38,8 +38,7 @@ export async function failedPage(
 }
 
 /** An event an operator can replay: dead (the machine's `replay` leaves only dead) and still stored. */
-export const isReplayable = (event: StoredEvent) =>
-  event.job !== undefined && (TRANSITIONS.replay.from as readonly string[]).includes(event.state);
+export const isReplayable = (event: StoredEvent) => event.job !== undefined && leaves("replay", event.state);
 
 /** The ids a bulk replay of `filter` takes (dead ones unless it says otherwise), at most `limit`. */
 export async function replayable(db: D1Database, filter: Filter, limit: number): Promise<string[]> {

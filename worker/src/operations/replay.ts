@@ -12,7 +12,7 @@ export async function replayEvents(env: Env, ids: readonly string[]): Promise<st
   const now = Date.now();
   const replayed = await markForReplay(env.DB, ids, now, deliveryDue(env, now, 0));
   try {
-    await sendPointers(env, replayed, 0);
+    await sendPointers(env.RECOVERY_QUEUE, replayed, 0);
   } catch (error) {
     log.warn("replay.enqueue-failed", {
       events: replayed.length,

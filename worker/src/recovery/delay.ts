@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { delayScale } from "../settings.ts";
+import { delayScale } from "../settings/vars.ts";
 import { RECOVERY } from "../topology.ts";
 
 /** Queue delays are whole seconds within Cloudflare's ceiling. */

@@ -2,7 +2,7 @@ import type { Env } from "../env.ts";
 import { stepsOf } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import type { Actor } from "../lifecycle/machine.ts";
-import { delayScale } from "../settings.ts";
+import { delayScale } from "../settings/vars.ts";
 import { loadEvent } from "../store/events.ts";
 import { transition } from "../store/transitions.ts";
 import { RECONCILER } from "../topology.ts";

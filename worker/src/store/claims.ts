@@ -128,3 +128,22 @@ export async function cancelledAmong(db: D1Database, ids: readonly string[]): Pr
     .all<{ id: string }>();
   return new Set(results.map((r) => r.id));
 }
+
+/** Moves a started event's next check to `next` (a delayed one is checked after its delay). */
+export async function recheckAt(db: D1Database, id: string, next: number): Promise<void> {
+  await db
+    .prepare(`UPDATE events SET due_at = ?2 WHERE id = ?1 AND ${fromClause("recreate")}`)
+    .bind(id, next)
+    .run();
+}
+
+/** Retrying events whose next delivery is overdue, most overdue first: their pointer was lost. */
+export async function overdueRetries(db: D1Database, now: number, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id FROM events WHERE ${stateClause(["retrying"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?2`,
+    )
+    .bind(now, limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}

@@ -15,7 +15,7 @@ import { permanentFailure } from "../instances/status.ts";
 import { RUNNING } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
 import { handOver } from "../recovery/hand-over.ts";
-import { delayScale } from "../settings.ts";
+import { delayScale } from "../settings/vars.ts";
 import { loadEvent } from "../store/events.ts";
 import { transition } from "../store/transitions.ts";
 import { STEP_RETRY } from "../topology.ts";

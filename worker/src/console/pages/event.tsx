@@ -1,5 +1,5 @@
 import { isEventName, stepsOf } from "../../events/catalog.ts";
-import { isState, STATES, TRANSITIONS } from "../../lifecycle/machine.ts";
+import { isState, STATES, TRANSITIONS, transitionsFrom } from "../../lifecycle/machine.ts";
 import type { StoredEvent } from "../../store/events.ts";
 import { ACTIONS, type ActionName, offered } from "../actions.ts";
 import { Page, when } from "../layout.tsx";
@@ -21,7 +21,7 @@ function stepStates(event: StoredEvent, steps: readonly string[]): [string, stri
 
 /** The lifecycle, drawn from the machine: every state, this event's marked, and the ways out of it. */
 function Lifecycle({ state }: { state: string }) {
-  const out = Object.entries(TRANSITIONS).filter(([, t]) => (t.from as readonly string[]).includes(state));
+  const out = transitionsFrom(state).map((name) => [name, TRANSITIONS[name]] as const);
   return (
     <section aria-labelledby="lifecycle">
       <h2 id="lifecycle">Lifecycle</h2>
