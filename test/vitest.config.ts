@@ -105,6 +105,8 @@ export default defineConfig({
       // The wrapper as main, bound to PLATFORM_FAULTS: no faults until a test sets some.
       workerProject("faults", ["test/faults/**/*.test.ts"], { platformFaults: {} }, faults.path),
       { test: { name: "node", root, include: ["test/node/**/*.test.ts"], testTimeout: 60_000 } },
+      // Pure functions (classification, chunking, status mapping, the lifecycle table): plain Node.
+      { test: { name: "unit", root, include: ["test/unit/**/*.test.ts"] } },
       // The console in Debian's Chromium, against the local runtime and the reference backend.
       { test: { name: "browser", root, include: ["test/browser/**/*.test.ts"], testTimeout: 60_000 } },
     ],

@@ -52,7 +52,6 @@ async function alertsOf(stack: string): Promise<AlertMessage[]> {
     .map((a) => AlertMessageSchema.parse(a.body));
 }
 
-/** Resolves whatever an earlier test left firing and counts the dead events so far as seen. */
 /** Work for the reconciler: an accepted event whose instance was never created, overdue. */
 async function overdueAccepted(): Promise<string> {
   const id = uid("pending");

@@ -1,5 +1,5 @@
-import { deadClause, recoveringClause } from "../lifecycle/machine.ts";
 import { recentCalls } from "../store/backend-calls.ts";
+import { deadSince, retryingCount } from "../store/measures.ts";
 import { ALERTS } from "../topology.ts";
 import type { Observation } from "./conditions.ts";
 import type { Check } from "./thresholds.ts";
@@ -44,11 +44,7 @@ export async function measure(
       };
     }
     case "backlog": {
-      const row = await db
-        // Every retrying row has a due time (its next delivery): counted from events_due.
-        .prepare(`SELECT COUNT(*) AS n FROM events WHERE ${recoveringClause()} AND due_at IS NOT NULL`)
-        .first<{ n: number }>();
-      const retrying = row?.n ?? 0;
+      const retrying = await retryingCount(db);
       const threshold = check.threshold.retrying;
       return {
         facts: { condition: check.condition, retrying, threshold },
@@ -58,25 +54,4 @@ export async function measure(
       };
     }
   }
-}
-
-/**
- * Events that went dead after history row `cursor`, and the newest row counted. Every way into
- * `dead` writes a history row in the same batch (an orphan record too), and rowids grow in commit
- * order, so an ending written while this runs is simply counted next time: none is missed, none
- * counted twice. An event replayed or discarded since is no longer dead and is not counted.
- */
-async function deadSince(db: D1Database, cursor: number): Promise<{ dead: number; high: number }> {
-  const row = await db
-    .prepare(
-      `WITH top AS (SELECT COALESCE(MAX(rowid), 0) AS high FROM event_history)
-       SELECT high, (SELECT COUNT(DISTINCT h.event_id) FROM event_history h JOIN events ON events.id = h.event_id
-         WHERE h.rowid > ?1 AND h.rowid <= high AND events.${deadClause()}) AS dead
-       FROM top`,
-    )
-    .bind(cursor)
-    .first<{ high: number; dead: number }>();
-  // `high` may be below the cursor only if the newest rows were deleted (their rowids are then
-  // reused): the cursor follows it down, so the rows written next are counted.
-  return { dead: row?.dead ?? 0, high: row?.high ?? cursor };
 }

@@ -1,6 +1,7 @@
 import type { Env } from "../env.ts";
 import { isState, STATES, type State } from "../lifecycle/machine.ts";
 import { recentCalls } from "../store/backend-calls.ts";
+import { overviewRows } from "../store/measures.ts";
 import { requireSchema } from "../store/schema.ts";
 import { ALERTS } from "../topology.ts";
 
@@ -23,20 +24,10 @@ export interface Overview {
 export async function overview(env: Env, now: number): Promise<Overview> {
   await requireSchema(env.DB);
   const since = now - 24 * HOUR_MS;
-  const [states, history] = await env.DB.batch<{ key: string; hour: number; n: number }>([
-    env.DB.prepare("SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state"),
-    // A hand-over is the workflow's (or the reconciler's) `retrying` record; the recovery tier's
-    // own retries also read `retrying` and are not hand-overs. Every way into dead records `dead`.
-    env.DB.prepare(
-      `SELECT outcome AS key, CAST((at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, count(*) AS n
-       FROM event_history
-       WHERE at >= ?1 AND (outcome = 'dead' OR (outcome = 'retrying' AND tier IN ('workflow', 'reconciler')))
-       GROUP BY outcome, hour`,
-    ).bind(since),
-  ]);
+  const { states, history } = await overviewRows(env.DB, since);
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
   const unknownStates: Record<string, number> = {};
-  for (const row of states?.results ?? [])
+  for (const row of states)
     if (isState(row.key)) counts[row.key] = row.n;
     else unknownStates[row.key] = row.n;
   const hours = Array.from({ length: 24 }, (_, i) => ({
@@ -44,7 +35,7 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     handedOver: 0,
     dead: 0,
   }));
-  for (const row of history?.results ?? []) {
+  for (const row of history) {
     const hour = hours[row.hour];
     if (!hour) continue;
     if (row.key === "dead") hour.dead += row.n;

@@ -13,8 +13,8 @@ export function isReservedInstanceId(id: string): boolean {
  * A producer's label (trace id, idempotency key): any text SDK 0.1.5 accepts, Arabic included,
  * without control characters or surrounding whitespace. Empty is allowed: the legacy SDK sends
  * what the caller gave it. Header-unsafe values are encoded on the way out (`header-value.ts`).
+ * Also the `pattern` of labels in the OpenAPI document.
  */
-/** Empty, or no control characters and no whitespace at either end (a `pattern` in the OpenAPI document). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: excluding control characters is its purpose.
 const LABEL = /^(?:[^\s\u0000-\u001f\u007f](?:[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f])?)?$/;
 const label = (max: number) =>

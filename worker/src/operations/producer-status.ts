@@ -2,12 +2,6 @@ import type { InstanceReading } from "../instances/status.ts";
 import type { StoredEvent } from "../store/events.ts";
 
 /**
- * What `/status` says of an event: its lifecycle state first, in the producers' vocabulary (SDK
- * 0.1.5's `WorkflowStatus`), and the instance's own status only while the event is running in
- * it. `complete` means every step was performed: an event handed to the recovery tier is
- * `waiting` (for its next attempt) until it is delivered or dead, never `complete`.
- */
-/**
  * What a re-sent event's dispatch answer says: its state, and for an event still running in the
  * workflow tier what its instance says (`reading`; a delivery whose receipt was lost is complete).
  */
@@ -59,6 +53,12 @@ export interface ProducerError {
 /** An instance's output as the workflow writes it (`JobResult`), read loosely: it crossed releases. */
 const outputStatus = (instance: InstanceStatus) => (instance.output as { status?: unknown } | null)?.status;
 
+/**
+ * What `/status` says of an event: its lifecycle state first, in the producers' vocabulary (SDK
+ * 0.1.5's `WorkflowStatus`), and the instance's own status only while the event is running in
+ * it. `complete` means every step was performed: an event handed to the recovery tier is
+ * `waiting` (for its next attempt) until it is delivered or dead, never `complete`.
+ */
 export function producerStatus(
   event: StoredEvent,
   reading: InstanceReading,

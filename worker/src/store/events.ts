@@ -136,13 +136,13 @@ export async function historyOf(db: D1Database, id: string) {
   return results;
 }
 
+/** An orphan is recorded straight as dead: visible and discardable, never run (it has no event). */
+const ORPHAN_STATE: State = "dead";
+
 /**
  * Keeps a recovery message that cannot be tied to a stored event, as a dead record an operator
  * can see, instead of acknowledging it into nothing.
  */
-/** An orphan is recorded straight as dead: visible and discardable, never run (it has no event). */
-const ORPHAN_STATE: State = "dead";
-
 export async function recordOrphan(db: D1Database, id: string, body: string, reason: string, now: number) {
   await requireSchema(db);
   await db.batch([
