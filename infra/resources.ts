@@ -2,9 +2,8 @@ import { relative } from "node:path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { Bundle } from "../worker/build.ts";
+import { COMPATIBILITY_DATE, DEPLOYED_COMPATIBILITY_FLAGS } from "../worker/src/compatibility.ts";
 import {
-  COMPATIBILITY_DATE,
-  DEPLOYED_COMPATIBILITY_FLAGS,
   instanceRetentionMs,
   QUEUES,
   RECONCILER,

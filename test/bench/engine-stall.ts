@@ -1,5 +1,5 @@
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { COMPATIBILITY_DATE } from "../../worker/src/topology.ts";
+import { COMPATIBILITY_DATE } from "../../worker/src/compatibility.ts";
 
 /**
  * `npm run engine-stall`: shows, with no project code, that the local Workflows engine keeps

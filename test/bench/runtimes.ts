@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { type Runtime, startRuntime } from "../../worker/local/runtime.ts";
-import { COMPATIBILITY_DATE, LOCAL_COMPATIBILITY_FLAGS } from "../../worker/src/topology.ts";
+import { COMPATIBILITY_DATE, LOCAL_COMPATIBILITY_FLAGS } from "../../worker/src/compatibility.ts";
 
 export const BENCH_TOKEN = "bench-token-5f4e3d2c1b0a";
 export const BENCH_OPERATOR_TOKEN = "bench-operator-token-a1b2c3d4e5";

@@ -1,11 +1,5 @@
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { PLATFORM_FAULTS_PATH, type PlatformFaults } from "../../worker/local/faults/config.ts";
-import type { PlatformFaultsState } from "../../worker/local/faults/control.ts";
 import { transition } from "../../worker/src/store/transitions.ts";
-import { RECONCILER } from "../../worker/src/topology.ts";
-import { VALID_PAYLOADS } from "../support/payloads.ts";
-import { envelopeSdk, legacySdk } from "../support/sdk-behaviour.ts";
 import {
   backend,
   dispatch,
@@ -13,186 +7,24 @@ import {
   operator,
   request,
   resetPassword,
-  settled,
   storeEvent,
   testEnv,
 } from "../worker/helpers.ts";
-
-/**
- * What happens to accepted events when Cloudflare's own services fail or push back: the worker
- * runs behind the fault layer (PLATFORM_FAULTS), and every test ends with each event delivered
- * once (or dead), never lost and never answered with a per-item error for the platform's trouble.
- */
-/** What the layer injected so far (setting faults starts the counts again). */
-async function injected(): Promise<PlatformFaultsState["stats"]> {
-  const response = await exports.default.fetch(new Request(`https://jobs.test${PLATFORM_FAULTS_PATH}`));
-  return ((await response.json()) as PlatformFaultsState).stats;
-}
-
-async function faults(set: PlatformFaults): Promise<PlatformFaultsState> {
-  const response = await exports.default.fetch(
-    new Request(`https://jobs.test${PLATFORM_FAULTS_PATH}`, { method: "POST", body: JSON.stringify(set) }),
-  );
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
-/** One reconciler run, as the cron would start it, through the fault layer. */
-async function reconcile() {
-  const worker = exports.default as unknown as {
-    scheduled(options: { cron: string; scheduledTime: Date }): Promise<unknown>;
-  };
-  await worker.scheduled({ cron: RECONCILER.cron, scheduledTime: new Date() });
-}
-
-/** The reconciler looks at rows whose time has come; tests move that time instead of waiting. */
-const makeDue = (ids: readonly string[]) =>
-  testEnv.DB.prepare("UPDATE events SET due_at = 0 WHERE id IN (SELECT value FROM json_each(?1))")
-    .bind(JSON.stringify(ids))
-    .run();
-
-/** Waits for an event to reach a state; returns the state it has at the end. */
-const reach = (id: string, state: string, timeoutMs?: number) =>
-  until(
-    () => stateOf(id),
-    (s) => s === state,
-    timeoutMs,
-  );
-
-/** The repair every lost-send test ends with: time passes, the reconciler runs, the event is delivered once. */
-async function reconciledToDelivered(id: string) {
-  await faults({});
-  await makeDue([id]);
-  await reconcile();
-  // An instance that was never recorded as started is first found (and recorded) by one run,
-  // then repaired by the next, a check interval later.
-  if ((await stateOf(id)) === "started") {
-    await makeDue([id]);
-    await reconcile();
-  }
-  expect(await reach(id, "delivered")).toBe("delivered");
-  expect(await performed(id)).toBe(1);
-}
-
-/** The instance's status; "missing" until the worker has created it (after its answer). */
-const instanceOf = (id: string) => () =>
-  testEnv.EMAIL_WORKFLOW.get(id)
-    .then((i) => i.status())
-    .then((s) => s.status as string)
-    .catch(() => "missing");
-
-const stateOf = async (id: string) =>
-  (await testEnv.DB.prepare("SELECT state FROM events WHERE id = ?1").bind(id).first<{ state: string }>())
-    ?.state;
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Backend calls that performed the event's only step, and the 2xx answers it got (what a non-deduplicating backend would have done). */
-async function performed(id: string) {
-  const calls = await backend.calls(id);
-  return calls.filter((c) => c.status >= 200 && c.status < 300).length;
-}
-
-const verification = () => envelope("email/verification", { email: "a@b.c", otpCode: "1" });
+import {
+  faults,
+  injected,
+  instanceOf,
+  performed,
+  reach,
+  reconcile,
+  reconciledToDelivered,
+  stateOf,
+  until,
+  verification,
+} from "./platform-setup.ts";
 
 afterEach(async () => {
   await faults({});
-});
-
-describe("creating instances when the platform fails", () => {
-  it("answers accepted when createBatch throws, and the reconciler creates each event once", async () => {
-    await faults({ createFailRate: 1 });
-    const events = Array.from({ length: 5 }, verification);
-    const result = await dispatch(events);
-    expect(result.errors).toBeUndefined();
-    expect(result.ids).toEqual(events.map((e) => e.id));
-    for (const e of events) expect(await reach(e.id, "accepted")).toBe("accepted");
-    await new Promise((r) => setTimeout(r, 100)); // the failed creation has released its claims
-    expect(((await (await request(`/status/${events[0]?.id}`)).json()) as { status: string }).status).toBe(
-      "queued",
-    );
-
-    await faults({});
-    await reconcile();
-    for (const e of events) expect((await settled(e.id)).status).toBe("complete");
-    for (const e of events) expect(await performed(e.id)).toBe(1);
-  });
-
-  it("keeps creations under the platform's rate and loses none of a burst", async () => {
-    await faults({ createRatePerSecond: 100 });
-    const names = ["email/verification", "notification/create", "whatsapp/send-template"] as const;
-    const events = Array.from({ length: 300 }, (_, i) => {
-      const name = names[i % names.length] as (typeof names)[number];
-      return envelope(name, VALID_PAYLOADS[name].payload);
-    });
-    const result = await dispatch(events);
-    expect(result.errors).toBeUndefined();
-    for (const e of events) expect((await settled(e.id, 30_000)).status).toBe("complete");
-    const stats = await injected();
-    expect(stats.injected.createRate).toBe(0);
-    expect(stats.peakCreationsPerSecond).toBeLessThanOrEqual(100);
-    expect(stats.instances).toBeGreaterThanOrEqual(300);
-  }, 60_000);
-
-  it("backs off when the platform's budget is smaller than its pace, and still creates every event", async () => {
-    await faults({ createRatePerSecond: 15 });
-    const events = Array.from({ length: 60 }, verification);
-    expect((await dispatch(events)).errors).toBeUndefined();
-    // Each run creates what the budget allows and releases the rest to the next one.
-    const created = () => Promise.all(events.map((e) => stateOf(e.id)));
-    for (let run = 0; run < 30; run++) {
-      if ((await created()).every((s) => s !== "accepted")) break;
-      await new Promise((r) => setTimeout(r, 1000));
-      await reconcile();
-    }
-    const stats = await injected();
-    await faults({});
-    expect(stats.injected.createRate).toBeGreaterThan(0);
-    for (const e of events) expect((await settled(e.id)).status).toBe("complete");
-    for (const e of events) expect(await performed(e.id)).toBe(1);
-  }, 60_000);
-
-  it("answers 503 with Retry-After and records nothing when D1 fails at admission", async () => {
-    await faults({ d1FailRate: 1 });
-    const event = verification();
-    const response = await request("/dispatch", {
-      method: "POST",
-      body: JSON.stringify({ events: [event] }),
-      headers: { "content-type": "application/json" },
-    });
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("5");
-    expect([envelopeSdk.status(response.status), legacySdk.status(response.status)]).toEqual([
-      "retry",
-      "retry",
-    ]);
-    await faults({});
-    expect(await stateOf(event.id)).toBeUndefined();
-    // The producer's retry of the whole request goes through.
-    expect((await dispatch([event])).ids).toEqual([event.id]);
-    expect((await settled(event.id)).status).toBe("complete");
-    expect(await performed(event.id)).toBe(1);
-  });
-
-  it("takes over an abandoned claim once, even when its instance was created but not recorded", async () => {
-    const [lost, created] = [verification(), verification()];
-    // A request that recorded both, created neither (`lost`) or created one without saying so.
-    for (const e of [lost, created])
-      await storeEvent({ id: e.id, job: e, state: "accepted", dueAt: 0, createAttempts: 1 });
-    await testEnv.EMAIL_WORKFLOW.create({ id: created.id, params: created as never });
-    await reconcile();
-    for (const e of [lost, created]) expect((await settled(e.id)).status).toBe("complete");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await performed(lost.id)).toBe(1);
-    expect(await performed(created.id)).toBe(1);
-  });
 });
 
 describe("handing over and replaying when the queue or D1 fails", () => {

@@ -4,13 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultBase, git, NoBaseReleaseError } from "./base.ts";
-import {
-  compareContracts,
-  contractOf,
-  type Finding,
-  type ReleaseContract,
-  staleOnlyInAdditions,
-} from "./contract.ts";
+import { compareContracts, type Finding, staleOnlyInAdditions } from "./compare.ts";
+import { contractOf, type ReleaseContract } from "./contract.ts";
 
 /**
  * `npm run check-release [BASE] [-- --write]`: would this change hurt work that BASE (default:

@@ -14,9 +14,10 @@ import {
   PlatformFaultsError,
   parsePlatformFaults,
 } from "./config.ts";
-import { PlatformFaultInjector, wrapEnv } from "./inject.ts";
+import { PlatformFaultInjector } from "./inject.ts";
 import type { UsageMeter } from "./meter.ts";
 import * as real from "./worker.js";
+import { wrapEnv } from "./wrap-env.ts";
 
 type WrapperEnv = Env & { [PLATFORM_FAULTS_BINDING]?: string };
 

@@ -1,5 +1,4 @@
-import { DATABASE, QUEUES, WORKFLOWS } from "../../src/topology.ts";
-import { PLATFORM_FAULTS_BINDING, type PlatformFaults } from "./config.ts";
+import type { PlatformFaults } from "./config.ts";
 import { type Usage, UsageMeter } from "./meter.ts";
 
 /**
@@ -7,118 +6,27 @@ import { type Usage, UsageMeter } from "./meter.ts";
  * queue producer) so calls fail as the platform's can. Runs inside workerd, in the wrapper
  * worker only: the shipped bundle never imports it.
  */
+import {
+  CreationWindow,
+  type DatabaseLike,
+  emptyStats,
+  InjectedFaultError,
+  instancesAsked,
+  intercept,
+  type LostStream,
+  mulberry32,
+  original,
+  type PlatformFaultStats,
+  type QueueLike,
+  RATE_KEY,
+  randomSeed,
+  STREAMS,
+  type StatementLike,
+  type Stream,
+  type WorkflowLike,
+} from "./parts.ts";
 
-export type FaultKind =
-  | "createFail"
-  | "createRate"
-  | "d1"
-  | "queueSend"
-  /** After the effect: it happened, and the caller was told it failed. */
-  | "createLost"
-  | "d1Lost"
-  | "queueSendLost";
-
-/** Every fault this layer throws; the message says it was injected and by which setting. */
-export class InjectedFaultError extends Error {
-  override readonly name = "InjectedFaultError";
-  readonly fault: FaultKind;
-
-  constructor(fault: FaultKind, message: string) {
-    super(message);
-    this.fault = fault;
-  }
-}
-
-export interface PlatformFaultStats {
-  /** The seed of the draws: the configured one, or the one picked at random, to replay a run. */
-  seed: number;
-  /** Calls that reached the layer: create/createBatch calls, D1 calls, queue send/sendBatch calls. */
-  calls: { create: number; d1: number; queueSend: number };
-  /** Faults thrown, by kind; `createRate` counts the 429s. */
-  injected: Record<FaultKind, number>;
-  /** Instances let through to the real binding (each item of a createBatch counts). */
-  instances: number;
-  /** Most instances let through within one sliding second. */
-  peakCreationsPerSecond: number;
-}
-
-/** Small, fast and seedable: a seed gives the same draws in Node and in workerd. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-type Stream = "create" | "d1" | "queueSend" | "createLost" | "d1Lost" | "queueSendLost";
-const STREAMS: readonly Stream[] = ["create", "d1", "queueSend", "createLost", "d1Lost", "queueSendLost"];
-const RATE_KEY = {
-  create: "createFailRate",
-  d1: "d1FailRate",
-  queueSend: "queueSendFailRate",
-  createLost: "createLostAnswerRate",
-  d1Lost: "d1LostAnswerRate",
-  queueSendLost: "queueSendLostAnswerRate",
-} as const;
-/** Which calls each after-effect stream draws for. */
-type LostStream = "createLost" | "d1Lost" | "queueSendLost";
-
-const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
-
-/** Proxies this layer made, to the objects they wrap: a batch must get the real statements. */
-const originals = new WeakMap<object, object>();
-const original = <T>(value: T): T =>
-  typeof value === "object" && value !== null ? ((originals.get(value) as T | undefined) ?? value) : value;
-
-type Overrides = Record<string, (...args: unknown[]) => unknown>;
-
-/** The target, with some methods replaced; every other member reads through, bound to the target. */
-function intercept<T extends object>(target: T, overrides: Overrides): T {
-  const proxy = new Proxy(target, {
-    get(object, key) {
-      if (typeof key === "string" && Object.hasOwn(overrides, key)) return overrides[key];
-      const value: unknown = Reflect.get(object, key, object);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
-  });
-  originals.set(proxy, target);
-  return proxy;
-}
-
-/** Structural views of the bindings: the layer only forwards, so it needs no more than this. */
-type Call = (...args: unknown[]) => Promise<unknown>;
-interface StatementLike {
-  bind(...values: unknown[]): StatementLike;
-  first: Call;
-  all: Call;
-  run: Call;
-  raw: Call;
-}
-interface DatabaseLike {
-  prepare(query: string): StatementLike;
-  batch(statements: unknown[]): Promise<unknown>;
-  withSession?(constraintOrBookmark?: unknown): DatabaseLike;
-}
-interface WorkflowLike {
-  create: Call;
-  createBatch: Call;
-}
-interface QueueLike {
-  send: Call;
-  sendBatch: Call;
-}
-
-/** Instances one create/createBatch call asks for, in every form the binding accepts. */
-function instancesAsked(method: "create" | "createBatch", options: unknown): number {
-  if (method === "create") return 1;
-  if (Array.isArray(options)) return options.length;
-  const batch = (options ?? {}) as { instances?: unknown[]; count?: number };
-  return batch.instances?.length ?? batch.count ?? 0;
-}
+export type { PlatformFaultStats } from "./parts.ts";
 
 /**
  * The faults in force and everything they need between calls: one random stream per kind (so
@@ -130,8 +38,7 @@ export class PlatformFaultInjector {
   #faults: PlatformFaults = {};
   #seed = 0;
   #streams = {} as Record<Stream, () => number>;
-  /** Admitted creations still inside the window: [time in ms, instances]. */
-  #window: [number, number][] = [];
+  #window = new CreationWindow();
   #stats!: PlatformFaultStats;
   #wrapped = new WeakMap<object, object>();
   /** What the worker asked of its bindings since the last `configure`: what `npm run cost` bills. */
@@ -148,23 +55,9 @@ export class PlatformFaultInjector {
     this.#streams = Object.fromEntries(
       STREAMS.map((stream, i) => [stream, mulberry32(this.#seed ^ Math.imul(i + 1, 0x9e3779b9))]),
     ) as Record<Stream, () => number>;
-    this.#window = [];
+    this.#window = new CreationWindow();
     this.meter.reset();
-    this.#stats = {
-      seed: this.#seed,
-      calls: { create: 0, d1: 0, queueSend: 0 },
-      injected: {
-        createFail: 0,
-        createRate: 0,
-        d1: 0,
-        queueSend: 0,
-        createLost: 0,
-        d1Lost: 0,
-        queueSendLost: 0,
-      },
-      instances: 0,
-      peakCreationsPerSecond: 0,
-    };
+    this.#stats = emptyStats(this.#seed);
   }
 
   get faults(): PlatformFaults {
@@ -227,8 +120,7 @@ export class PlatformFaultInjector {
       );
     }
     const now = Date.now();
-    this.#window = this.#window.filter(([at]) => now - at < 1000);
-    const inWindow = this.#window.reduce((sum, [, n]) => sum + n, 0);
+    const inWindow = this.#window.count(now);
     const limit = this.#faults.createRatePerSecond;
     if (limit !== undefined && inWindow + instances > limit) {
       this.#stats.injected.createRate += 1;
@@ -238,7 +130,7 @@ export class PlatformFaultInjector {
           "injected platform fault (createRatePerSecond)",
       );
     }
-    this.#window.push([now, instances]);
+    this.#window.add(now, instances);
     this.#stats.instances += instances;
     this.meter.instances(instances);
     this.#stats.peakCreationsPerSecond = Math.max(this.#stats.peakCreationsPerSecond, inWindow + instances);
@@ -350,29 +242,4 @@ export class PlatformFaultInjector {
       });
     });
   }
-}
-
-const WORKFLOW_BINDINGS = Object.values(WORKFLOWS).map((w) => w.binding);
-const envs = new WeakMap<object, { injector: PlatformFaultInjector; env: object }>();
-
-/**
- * The env the worker sees under faults: its Workflow bindings, `DB` and `RECOVERY_QUEUE`
- * wrapped, everything else as given, and without `PLATFORM_FAULTS` (the worker never reads it).
- * The same env gives the same object back.
- */
-export function wrapEnv<E extends object>(env: E, injector: PlatformFaultInjector): E {
-  let wrapped = envs.get(env);
-  if (wrapped?.injector === injector) return wrapped.env as E;
-  const bindings = { ...(env as unknown as Record<string, unknown>) };
-  delete bindings[PLATFORM_FAULTS_BINDING];
-  const wrap = (name: string, how: (binding: object) => object) => {
-    const binding = bindings[name];
-    if (typeof binding === "object" && binding !== null) bindings[name] = how(binding);
-  };
-  for (const name of WORKFLOW_BINDINGS) wrap(name, (b) => injector.workflow(b));
-  wrap(DATABASE.binding, (b) => injector.database(b));
-  wrap(QUEUES.recovery.binding, (b) => injector.queue(b));
-  wrapped = { injector, env: bindings };
-  envs.set(env, wrapped);
-  return bindings as E;
 }
