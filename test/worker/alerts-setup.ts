@@ -9,6 +9,7 @@ import { reconcile } from "../../worker/src/reconciler/run.ts";
 import { callStats } from "../../worker/src/store/backend-calls.ts";
 import { CREATION, RECONCILER } from "../../worker/src/topology.ts";
 import { VALID_PAYLOADS } from "../support/payloads.ts";
+import { TEST_SECRETS } from "../support/settings.ts";
 import { backend, dispatch, envelope, resetPassword, statusIs, storeEvent, testEnv, uid } from "./helpers.ts";
 
 /**
@@ -27,6 +28,19 @@ export const WORKFLOW_ATTEMPTS = 4;
 export const payout = VALID_PAYLOADS["payment/process-payout"].payload;
 
 export const stacks: string[] = [];
+
+/**
+ * What the alerts of this file's stacks carried, each checked for what must never leave: the
+ * secrets, the webhook's URL, the backend's address. Answers how many were scanned.
+ */
+export async function scanSentAlerts(): Promise<number> {
+  const bodies = (await backend.alerts())
+    .filter((a) => stacks.includes(bodyOf(a.body)?.alert?.stack ?? ""))
+    .map((a) => JSON.stringify(a.body));
+  const secrets = [...TEST_SECRETS, testEnv.ALERT_WEBHOOK_URL ?? "unset", "127.0.0.1", "/control/"];
+  for (const body of bodies) for (const secret of secrets) expect(body).not.toContain(secret);
+  return bodies.length;
+}
 
 export function stackEnv(overrides: Partial<Env> = {}): Env & { STACK_NAME: string } {
   const stack = uid("stack");

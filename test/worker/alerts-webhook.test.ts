@@ -10,6 +10,7 @@ import {
   logsDuring,
   NEVER,
   overdueAccepted,
+  scanSentAlerts,
   scheduled,
   stackEnv,
 } from "./alerts-setup.ts";
@@ -132,6 +133,11 @@ describe("alerts when the webhook or a threshold misbehaves", () => {
       kind: "skipped",
       reason: "invalid webhook",
     });
+  });
+
+  // After every alert test of this file: what each sent, scanned for what must never leave.
+  it("never puts a secret or the webhook URL in an alert, even when the webhook misbehaves", async () => {
+    expect(await scanSentAlerts()).toBeGreaterThanOrEqual(6);
   });
 });
 
