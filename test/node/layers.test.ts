@@ -95,11 +95,6 @@ describe("the worker's layers", () => {
 
 describe("file sizes", () => {
   const LIMIT = 250;
-  /**
-   * Benchmark scripts still over the limit: top-level-await programs whose steps share their
-   * state. Listed so that no other file can grow past it unnoticed, and this list only shrinks.
-   */
-  const NOT_YET = ["test/bench/cost.ts", "test/bench/drill.ts", "test/bench/upgrade-drill.ts"];
   const folders = ["worker", "infra", "test"].map((f) => join(root, f));
   it(`keeps every source file under ${LIMIT} lines`, () => {
     const long = folders
@@ -107,8 +102,6 @@ describe("file sizes", () => {
       .filter((f) => !f.includes("node_modules"))
       .map((f) => ({ file: relative(root, f), lines: readFileSync(f, "utf8").split("\n").length - 1 }))
       .filter((f) => f.lines >= LIMIT);
-    expect(long.filter((f) => !NOT_YET.includes(f.file))).toEqual([]);
-    // A script that came under the limit leaves the list.
-    expect(NOT_YET.filter((file) => !long.some((f) => f.file === file))).toEqual([]);
+    expect(long).toEqual([]);
   });
 });
