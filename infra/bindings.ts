@@ -44,6 +44,7 @@ export function deployedVars(
     ALERT_FAILURE_RATE: String(config.alerts.failurePercent / 100),
     ALERT_MIN_CALLS: String(config.alerts.minCalls),
     ALERT_BACKLOG: String(config.alerts.backlog),
+    EVENT_PRIORITIES: config.eventPriorities,
   };
 }
 

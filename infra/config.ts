@@ -7,6 +7,7 @@ import {
   type SettingKey,
   setCommand,
 } from "../worker/src/settings/table.ts";
+import { VARS } from "../worker/src/topology.ts";
 
 /** Everything a stack can set, read once, typed, with the fix spelled out when something is missing. */
 export interface StackConfig {
@@ -37,6 +38,8 @@ export interface StackConfig {
   d1LocationHint: D1LocationHint | undefined;
   /** Running instances per Workflow; more wait their turn, so a backlog cannot flood the backend. */
   workflowConcurrency: number;
+  /** Events this stack moves between the interactive and bulk classes (JSON, checked). */
+  eventPriorities: string;
   authToken: pulumi.Output<string>;
   /** Accepted beside authToken during a rotation. */
   authTokenNext: pulumi.Output<string> | undefined;
@@ -161,6 +164,7 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     rateLimitNamespaceId: number("rateLimitNamespaceId") || defaultRateLimitNamespace(stack),
     d1LocationHint: d1LocationHint as D1LocationHint | undefined,
     workflowConcurrency: number("workflowConcurrency"),
+    eventPriorities: checked("eventPriorities", text("eventPriorities")) ?? VARS.EVENT_PRIORITIES,
     authToken: config.requireSecret("authToken"),
     authTokenNext: optionalSecret("authTokenNext"),
     backendToken: optionalSecret("backendToken"),

@@ -17,7 +17,11 @@ const setting = (key: SettingKey): Setting => SETTINGS[key];
 const vars = SETTING_KEYS.filter((k) => setting(k).kind === "var");
 const secrets = SETTING_KEYS.filter((k) => setting(k).kind === "secret");
 
-const yamlScalar = (value: string | number | boolean) => (value === "" ? '""' : String(value));
+/** A plain YAML scalar where one reads back as the same value, else a quoted (JSON) string. */
+const yamlScalar = (value: string | number | boolean) =>
+  typeof value === "string" && (value === "" || /^[\s{["'&*!|>%@`#-]|: | #|\s$/.test(value))
+    ? JSON.stringify(value)
+    : String(value);
 
 /** `Pulumi.yaml` from its `config:` line on. */
 export function pulumiConfigBlock(): string {
@@ -27,7 +31,7 @@ export function pulumiConfigBlock(): string {
     lines.push(
       `  ${key}:`,
       `    type: ${type}`,
-      `    description: ${doc}${isRequired(key) ? " Required." : ""}`,
+      `    description: ${yamlScalar(`${doc}${isRequired(key) ? " Required." : ""}`)}`,
     );
     if (fallback !== undefined) lines.push(`    default: ${yamlScalar(fallback)}`);
   }

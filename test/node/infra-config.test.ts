@@ -49,6 +49,7 @@ describe("stack config", () => {
     ["d1LocationHint", "mars", /one of wnam, enam, weur, eeur, apac, oc/],
     ["workflowConcurrency", "2.5", /whole number/],
     ["rateLimitNamespaceId", "-4", /whole number/],
+    ["eventPriorities", '{"email/nope":"bulk"}', /catalog event names to "interactive" or "bulk"/],
   ])("rejects a placeholder or invalid %s (%s)", async (key, value, message) => {
     await expect(runStack("dev", (c) => (c[key] = value))).rejects.toThrow(message);
   });
@@ -62,6 +63,17 @@ describe("stack config", () => {
         runUnderMocks(stack, { ...values, authToken: "t" }, ["authToken"], bundle),
       ).rejects.toThrow(/Missing required config "accountId"/);
     }
+  });
+
+  it("hands the stack's event classes to the worker", async () => {
+    const moved = '{"whatsapp/send-template":"interactive"}';
+    const classes = async (change?: (c: Record<string, string>) => void) => {
+      const bindings = (inputs(await runStack("dev", change), "workersScript:WorkersScript")[0]?.bindings ??
+        []) as Inputs[];
+      return bindings.find((b) => b.name === "EVENT_PRIORITIES")?.text;
+    };
+    expect(await classes()).toBe("{}");
+    expect(await classes((c) => (c.eventPriorities = moved))).toBe(moved);
   });
 
   it("gives every stack its own rate-limit namespaces, overridable in stack config", async () => {

@@ -15,7 +15,8 @@ const src = join(root, "worker", "src");
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["topology", "compatibility", "env"],
-  ["log", "signing", "lifecycle", "events", "settings"],
+  ["log", "signing", "lifecycle", "events"],
+  ["settings"],
   ["store"],
   ["backend", "instances"],
   ["recovery", "alerts"],

@@ -186,6 +186,7 @@ export const VARS = {
   ALERT_FAILURE_RATE: "0.5",
   ALERT_MIN_CALLS: "20",
   ALERT_BACKLOG: "100",
+  EVENT_PRIORITIES: "{}",
 } as const;
 
 export type VarName = keyof typeof VARS;

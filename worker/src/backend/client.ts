@@ -1,7 +1,8 @@
 import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { type JobParams, tenantOf } from "../events/job.ts";
-import { type ConfigError, numberVar } from "../settings/vars.ts";
+import type { ConfigError } from "../settings/config-error.ts";
+import { numberVar } from "../settings/vars.ts";
 import { SIGNATURE_HEADER, sign } from "../signing.ts";
 import { countFailedCall } from "../store/backend-calls.ts";
 import { LIMITS, VARS } from "../topology.ts";

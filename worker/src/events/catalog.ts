@@ -1,51 +1,25 @@
 import * as z from "zod";
 import type { WorkflowKind } from "../topology.ts";
-
-/** The schema metadata key that marks a field sensitive (an OpenAPI extension keyword). */
-export const SENSITIVE = "x-sensitive";
-
-/**
- * A string field. Required means present: an empty string passes, as both SDKs' types allow it,
- * and the backend decides (a refusal there is a visible dead event, not a producer's log line).
- */
-const text = z.string();
-/**
- * A value the backend needs but no operator should read (codes, passwords, tokens, links that
- * carry one): marked here, once, and masked in every operator answer and console page. The
- * stored event keeps it, so a replay sends the original. The OpenAPI document shows the mark.
- */
-const secret = text.meta({ [SENSITIVE]: true });
-const amount = z.union([z.number(), text]);
-const isoDate = z.iso.datetime({ offset: true });
-const lineItems = z.array(z.looseObject({ name: text, price: amount, quantity: z.number() }));
-const notification = z.looseObject({
-  title: text,
-  message: text,
-  type: z.string().optional(),
-  linkUrl: z.string().optional(),
-});
-
-/** The fields every payment email shares. */
-const charge = {
-  email: text,
-  customerName: text,
+import {
   amount,
-  currency: text,
-  transactionId: text,
-  tenantName: text,
-};
+  charge,
+  isoDate,
+  lineItems,
+  notification,
+  optionalText,
+  payload,
+  requiredTenant,
+  SENSITIVE,
+  secret,
+  text,
+} from "./fields.ts";
 
-/** Producers name tenants with any text (Arabic included) or a number; x-tenant-id carries either. */
-const tenant = z.union([z.string(), z.number().finite()]);
-const requiredTenant = z.union([text, z.number().finite()]);
-const optionalText = text.optional();
-
-/** Every payload may carry a tenant; unknown extra fields pass through to the backend. */
-const payload = <T extends z.core.$ZodLooseShape>(shape: T) =>
-  z.looseObject({ tenantId: tenant.optional(), ...shape });
+export const PRIORITIES = ["interactive", "bulk"] as const;
+export type Priority = (typeof PRIORITIES)[number];
 
 export interface EventDefinition {
   workflow: WorkflowKind;
+  priority: Priority;
   schema: z.ZodType<Record<string, unknown>>;
   /**
    * Backend paths called in order; defaults to the event name. A step's name is part of every
@@ -66,10 +40,12 @@ export interface EventDefinition {
 export const CATALOG = {
   "email/reset-password": {
     workflow: "email",
+    priority: "interactive",
     schema: payload({ email: text, userName: text, otpCode: secret, tenantName: optionalText }),
   },
   "email/new-account-credentials": {
     workflow: "email",
+    priority: "interactive",
     schema: payload({
       email: text,
       userName: text,
@@ -80,6 +56,7 @@ export const CATALOG = {
   },
   "email/change-email-verification": {
     workflow: "email",
+    priority: "interactive",
     schema: payload({
       newEmail: text,
       oldEmail: text,
@@ -90,10 +67,12 @@ export const CATALOG = {
   },
   "email/verification": {
     workflow: "email",
+    priority: "interactive",
     schema: payload({ email: text, otpCode: secret, tenantName: optionalText }),
   },
   "email/cart-recovery": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({
       toEmail: text,
       subject: text,
@@ -107,6 +86,7 @@ export const CATALOG = {
   },
   "email/invitation": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({
       email: text,
       inviterName: text,
@@ -118,6 +98,7 @@ export const CATALOG = {
   },
   "email/enrollment-confirmation": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({
       email: text,
       courseName: text,
@@ -128,6 +109,7 @@ export const CATALOG = {
   },
   "email/trial-reminder": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({
       email: text,
       userName: text,
@@ -140,10 +122,12 @@ export const CATALOG = {
   },
   "email/payment-receipt": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({ ...charge, items: lineItems }),
   },
   "email/withdrawal-status": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({
       email: text,
       ownerName: text,
@@ -156,22 +140,27 @@ export const CATALOG = {
   },
   "email/failed-payment-alert": {
     workflow: "email",
+    priority: "bulk",
     schema: payload({ ...charge, adminName: text, reason: optionalText }),
   },
   "email/refund-confirmation": {
     workflow: "email",
+    priority: "bulk",
     schema: payload(charge),
   },
   "notification/create": {
     workflow: "notification",
+    priority: "bulk",
     schema: payload({ tenantId: requiredTenant, userId: text, notification }),
   },
   "notification/create-for-customer": {
     workflow: "notification",
+    priority: "bulk",
     schema: payload({ tenantId: requiredTenant, customerId: text, notification }),
   },
   "notification/bulk-create": {
     workflow: "notification",
+    priority: "bulk",
     schema: payload({
       tenantId: requiredTenant,
       notification,
@@ -181,6 +170,7 @@ export const CATALOG = {
   },
   "payment/process-payout": {
     workflow: "payment",
+    priority: "bulk",
     schema: payload({
       tenantId: requiredTenant,
       transactionId: text,
@@ -192,6 +182,7 @@ export const CATALOG = {
   },
   "whatsapp/send-template": {
     workflow: "whatsapp",
+    priority: "bulk",
     schema: payload({
       tenantId: requiredTenant,
       recipientPhone: text,

@@ -1,5 +1,6 @@
 import type * as z from "zod";
-import { CATALOG, type EventName, isEventName, SENSITIVE } from "./catalog.ts";
+import { CATALOG, type EventName, isEventName } from "./catalog.ts";
+import { SENSITIVE } from "./fields.ts";
 import type { JobParams } from "./job.ts";
 
 /** What an operator sees in place of a sensitive value. */

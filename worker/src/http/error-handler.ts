@@ -3,7 +3,7 @@ import { StoreUnavailableError } from "../dispatch/dispatch.ts";
 import { HttpError } from "../edge/errors.ts";
 import { log } from "../log.ts";
 import { InvalidRequestError } from "../operations/errors.ts";
-import { ConfigError } from "../settings/vars.ts";
+import { ConfigError } from "../settings/config-error.ts";
 import { SchemaNotReadyError } from "../store/schema.ts";
 
 /** D1 reports its own failures with this prefix; they are the platform's, not the request's. */

@@ -14,7 +14,7 @@ export interface Setting {
   /** The only values allowed. */
   choices?: readonly (string | number)[];
   /** What a text must look like, and how to say it in an error. */
-  pattern?: { test: RegExp; expected: string };
+  pattern?: { test: { test(text: string): boolean }; expected: string };
   /** The value `pulumi config set` is shown with when it is missing or wrong. */
   example?: string;
   /** The worker binding it sets, when it sets one. */

@@ -1,4 +1,5 @@
 import { RATE_LIMITS, RETENTION, VARS } from "../topology.ts";
+import { PRIORITIES_PATTERN } from "./priorities.ts";
 import type { Setting } from "./setting.ts";
 
 const HEX_ID = /^[0-9a-f]{32}$/;
@@ -132,6 +133,18 @@ export const VAR_SETTINGS = {
     doc: "Instances each Workflow runs at once; more wait their turn, so a backlog cannot flood the backend.",
     default: 100,
     range: [1, 10_000],
+  },
+  eventPriorities: {
+    kind: "var",
+    type: "string",
+    doc: "Events moved between the interactive class (created and run first) and bulk, as JSON: event name → interactive or bulk.",
+    default: VARS.EVENT_PRIORITIES,
+    pattern: {
+      test: PRIORITIES_PATTERN,
+      expected: 'a JSON object of catalog event names to "interactive" or "bulk"',
+    },
+    example: `'{"whatsapp/send-template":"interactive"}'`,
+    binding: "EVENT_PRIORITIES",
   },
   alertDeadEvents: {
     kind: "var",

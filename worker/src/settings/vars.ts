@@ -1,11 +1,9 @@
 import type { Env } from "../env.ts";
+import { CATALOG, type EventName, type Priority } from "../events/catalog.ts";
 import { VARS, type VarName } from "../topology.ts";
+import { ConfigError } from "./config-error.ts";
+import { type PriorityOverrides, parsePriorities } from "./priorities.ts";
 import { SETTINGS, type SettingKey } from "./table.ts";
-
-/** A var that is set but makes no sense: the worker refuses to guess what was meant. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
 
 /** The settings the worker reads as whole numbers, by the var each sets. */
 type NumberVar = {
@@ -32,4 +30,18 @@ export function numberVar(env: Env, key: NumberVar): number {
 export function delayScale(env: Env): number {
   const scale = Number(env.RETRY_DELAY_SCALE ?? VARS.RETRY_DELAY_SCALE);
   return Number.isFinite(scale) && scale >= 0 ? scale : 1;
+}
+
+let priorities: { text: string; overrides: PriorityOverrides } | undefined;
+
+/** An event's class: the stack's override (EVENT_PRIORITIES, parsed once per value), else the catalog's. */
+export function priorityOf(env: Env, name: EventName): Priority {
+  const text = env.EVENT_PRIORITIES ?? VARS.EVENT_PRIORITIES;
+  if (priorities?.text !== text) priorities = { text, overrides: parsePriorities(text) };
+  return priorities.overrides[name] ?? CATALOG[name].priority;
+}
+
+/** Every event the stack runs as interactive: what store queries order first. */
+export function interactiveEvents(env: Env): EventName[] {
+  return (Object.keys(CATALOG) as EventName[]).filter((name) => priorityOf(env, name) === "interactive");
 }
