@@ -1,5 +1,6 @@
 import { admit } from "../../worker/src/dispatch/admit.ts";
-import { route } from "../../worker/src/dispatch/creation.ts";
+import { lanes } from "../../worker/src/dispatch/lanes.ts";
+import { CATALOG } from "../../worker/src/events/catalog.ts";
 
 /**
  * Runs the worker's own admission path (parse, validate, digest, route) `rounds` times on the
@@ -14,7 +15,10 @@ export default {
       const { events } = JSON.parse(body) as { events: unknown[] };
       const { admitted, errors } = await admit(events, Date.now());
       if (errors.length > 0) return new Response(JSON.stringify(errors[0]), { status: 400 });
-      routed += route([...admitted.values()].map((a) => a.job)).length;
+      routed += lanes(
+        [...admitted.values()].map((a) => a.job),
+        (name) => CATALOG[name].priority,
+      ).length;
     }
     return Response.json({ rounds, routed });
   },

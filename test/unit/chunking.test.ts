@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chunk } from "../../worker/src/dispatch/creation.ts";
+import { chunk } from "../../worker/src/dispatch/lanes.ts";
 import { chunks, inSlices } from "../../worker/src/events/chunks.ts";
 import type { JobParams } from "../../worker/src/events/job.ts";
 import { CREATION, LIMITS } from "../../worker/src/topology.ts";

@@ -46,7 +46,8 @@ async function planOf(sql: string): Promise<string[]> {
  * made it read narrower rows, at a row written on every insert and state change).
  */
 const OFF_THE_HOT_PATH = new Set([
-  "SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state",
+  "SELECT state AS key, name, 0 AS hour, count(*) AS n FROM events GROUP BY state, name",
+  "SELECT coalesce(tenant_id, '') AS key, '' AS name, 0 AS hour, count(*) AS n FROM events\n       WHERE state IN ('accepted') GROUP BY tenant_id ORDER BY n DESC LIMIT 10",
 ]);
 
 /** A walk over the whole of `events`, with or without an index ("SEARCH" is a bounded look). */
@@ -97,6 +98,9 @@ it("plans no full scan of events on a hot path, and each work query on its index
   };
   uses(/state IN \('accepted'\) AND due_at <= \?1 ORDER BY due_at/, /USING INDEX events_due/);
   uses(/state IN \('started'\) AND due_at <= \?1 ORDER BY due_at/, /USING INDEX events_due/);
+  // Interactive events are claimed and re-sent first, on the same index.
+  uses(/state IN \('accepted'\) AND due_at <= \?1 AND name IN .* ORDER BY due_at/, /USING INDEX events_due/);
+  uses(/state IN \('retrying'\) AND due_at <= \?1 AND name IN .* ORDER BY due_at/, /USING INDEX events_due/);
   uses(/state IN \('retrying'\) AND due_at <= \?1 ORDER BY due_at/, /USING INDEX events_due/);
   uses(/WHERE failed_at IS NOT NULL/, /USING (COVERING )?INDEX events_failed/);
   uses(/FROM events WHERE rowid > \?1 ORDER BY rowid/, /USING INTEGER PRIMARY KEY \(rowid>\?\)/);

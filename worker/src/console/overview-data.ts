@@ -1,5 +1,7 @@
 import type { Env } from "../env.ts";
+import { isEventName, PRIORITIES, type Priority } from "../events/catalog.ts";
 import { isState, STATES, type State } from "../lifecycle/machine.ts";
+import { priorityOf } from "../settings/vars.ts";
 import { recentCalls } from "../store/backend-calls.ts";
 import { overviewRows } from "../store/measures.ts";
 import { requireSchema } from "../store/schema.ts";
@@ -15,6 +17,11 @@ export interface Overview {
   hours: { start: number; handedOver: number; dead: number }[];
   /** Backend calls over the alert window. */
   calls: { ok: number; failed: number; windowMinutes: number };
+  /**
+   * Accepted events not yet delivered (waiting to be created, or running in their workflow): per
+   * class, and the tenants with the most (most first).
+   */
+  backlog: { byPriority: Record<Priority, number>; tenants: { tenant: string | null; n: number }[] };
 }
 
 /**
@@ -24,12 +31,17 @@ export interface Overview {
 export async function overview(env: Env, now: number): Promise<Overview> {
   await requireSchema(env.DB);
   const since = now - 24 * HOUR_MS;
-  const { states, history } = await overviewRows(env.DB, since);
+  const { states, tenants, history } = await overviewRows(env.DB, since);
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
   const unknownStates: Record<string, number> = {};
-  for (const row of states)
-    if (isState(row.key)) counts[row.key] = row.n;
-    else unknownStates[row.key] = row.n;
+  const byPriority = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+  for (const row of states) {
+    if (isState(row.key)) counts[row.key] += row.n;
+    else unknownStates[row.key] = (unknownStates[row.key] ?? 0) + row.n;
+    // An event this release cannot name waits with the bulk work.
+    if (row.key === "accepted")
+      byPriority[isEventName(row.name) ? priorityOf(env, row.name) : "bulk"] += row.n;
+  }
   const hours = Array.from({ length: 24 }, (_, i) => ({
     start: since + i * HOUR_MS,
     handedOver: 0,
@@ -42,5 +54,11 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     else hour.handedOver += row.n;
   }
   const { ok, failed } = await recentCalls(env.DB, ALERTS.windowMs, now);
-  return { counts, unknownStates, hours, calls: { ok, failed, windowMinutes: ALERTS.windowMs / 60_000 } };
+  return {
+    counts,
+    unknownStates,
+    hours,
+    calls: { ok, failed, windowMinutes: ALERTS.windowMs / 60_000 },
+    backlog: { byPriority, tenants: tenants.map((t) => ({ tenant: t.key === "" ? null : t.key, n: t.n })) },
+  };
 }

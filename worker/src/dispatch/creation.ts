@@ -1,15 +1,15 @@
 import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
-import { CATALOG } from "../events/catalog.ts";
 import type { JobParams } from "../events/job.ts";
 import { lookUp } from "../instances/status.ts";
 import type { Actor } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
-import { delayScale } from "../settings/vars.ts";
+import { delayScale, priorityOf } from "../settings/vars.ts";
 import { cancelledAmong, releaseClaims } from "../store/claims.ts";
 import { transitionMany } from "../store/transitions.ts";
-import { CREATION, LIMITS, RECONCILER, WORKFLOWS, type WorkflowKind } from "../topology.ts";
+import { CREATION, RECONCILER, WORKFLOWS } from "../topology.ts";
 import { batchSize, createdFine, refusedForRate, reserve } from "./budget.ts";
+import { type CreationLane, lanes, take } from "./lanes.ts";
 
 /** Cloudflare reports an id that already exists with this code: the receipt vouches it is ours. */
 const ALREADY_EXISTS = 10405;
@@ -51,79 +51,91 @@ export async function createInstances(
   },
 ): Promise<CreationReport> {
   const report: CreationReport = { started: [], released: [], rateLimited: false };
-  for (const { kind, jobs: group } of route(jobs)) {
-    const binding = env[WORKFLOWS[kind].binding];
-    const pending = [...group];
-    while (pending.length > 0) {
-      // A claim past its end belongs to the reconciler: stop before two creators race.
-      if (report.rateLimited || Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
-        report.released.push(...pending.splice(0).map((j) => j.id));
-        break;
-      }
-      const part = take(pending, batchSize());
-      const fresh: JobParams[] = [];
-      for (const job of part) {
-        const found = mayExist.has(job.id) ? await lookUp(binding, job.id) : "missing";
-        if (found === "exists") report.started.push(job.id);
-        else if (found === "missing") fresh.push(job);
-        else report.released.push(job.id); // Unknown: creating could start it twice.
-      }
-      if (fresh.length === 0) continue;
-      // Cancelled meanwhile: never created, so none of its steps runs.
-      await skipCancelled(env, fresh);
-      if (fresh.length === 0) continue;
-      // Nothing may stand between the budget's reservation and the call: it counts this second.
-      const before = Date.now();
-      const granted = await reserve(env, kind, fresh.length, claimedUntil - CLAIM_MARGIN_MS);
-      if (granted === 0) {
-        // No budget before the claim's margin: the rest is the reconciler's.
-        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
-        break;
-      }
-      // What the budget could not grant now goes back to the front, in order.
-      pending.unshift(...fresh.splice(granted));
-      // A long wait for the budget leaves time for a cancel: look once more (what is dropped now
-      // only leaves its reservation unused), then stopCancelled covers the last milliseconds.
-      if (Date.now() - before > PACE_RECHECK_MS) await skipCancelled(env, fresh);
-      if (fresh.length === 0) continue;
-      // The wait may have outlasted the claim: then it is the reconciler's.
-      if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
-        report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
-        break;
-      }
-
-      try {
-        const result = await binding.createBatch({
-          instances: fresh.map((job) => ({ id: job.id, params: job })),
-        });
-        const failed = new Map(
-          result.errors.filter((e) => e.code !== ALREADY_EXISTS).map((e) => [e.index, e]),
-        );
-        fresh.forEach((job, index) => {
-          const error = failed.get(index);
-          if (error === undefined) report.started.push(job.id);
-          else {
-            report.released.push(job.id);
-            log.warn("creation.rejected", { eventId: job.id, code: error.code, error: error.message });
-          }
-        });
-        createdFine();
-        await stopCancelled(env, binding, fresh);
-      } catch (error) {
-        const message = error instanceof Error ? bounded(error.message) : "unknown";
-        report.released.push(...fresh.map((j) => j.id));
-        if (RATE_LIMITED.test(message)) {
-          // The account's budget is spent: slow down and leave the rest to the next run.
-          refusedForRate();
-          report.rateLimited = true;
-        }
-        log.warn("creation.failed", { by, instances: fresh.length, error: message });
-      }
-    }
-  }
+  // Every lane waits for its own turn at once: the pacer decides who goes first.
+  await Promise.all(
+    lanes(jobs, (name) => priorityOf(env, name)).map((lane) =>
+      createLane(env, lane, by, report, { claimedUntil, mayExist }),
+    ),
+  );
   // A dispatch request's claim is the rows' having no due time yet; a reconciler's is its end.
   await settle(env, jobs, report, by, (id) => (by === "dispatch" ? null : (claims?.get(id) ?? claimedUntil)));
   return report;
+}
+
+/** One lane's jobs (one workflow, class and tenant), created in order as its turns come. */
+async function createLane(
+  env: Env,
+  { kind, lane, jobs }: CreationLane,
+  by: Extract<Actor, "dispatch" | "reconciler">,
+  report: CreationReport,
+  { claimedUntil, mayExist }: { claimedUntil: number; mayExist: ReadonlySet<string> },
+): Promise<void> {
+  const binding = env[WORKFLOWS[kind].binding];
+  const pending = [...jobs];
+  while (pending.length > 0) {
+    // A claim past its end belongs to the reconciler: stop before two creators race.
+    if (report.rateLimited || Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
+      report.released.push(...pending.splice(0).map((j) => j.id));
+      break;
+    }
+    const part = take(pending, batchSize());
+    const fresh: JobParams[] = [];
+    for (const job of part) {
+      const found = mayExist.has(job.id) ? await lookUp(binding, job.id) : "missing";
+      if (found === "exists") report.started.push(job.id);
+      else if (found === "missing") fresh.push(job);
+      else report.released.push(job.id); // Unknown: creating could start it twice.
+    }
+    if (fresh.length === 0) continue;
+    // Cancelled meanwhile: never created, so none of its steps runs.
+    await skipCancelled(env, fresh);
+    if (fresh.length === 0) continue;
+    // Nothing may stand between the budget's reservation and the call: it counts this second.
+    const before = Date.now();
+    const granted = await reserve(env, kind, fresh.length, claimedUntil - CLAIM_MARGIN_MS, lane);
+    if (granted === 0) {
+      // No budget before the claim's margin: the rest is the reconciler's.
+      report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+      break;
+    }
+    // What the budget could not grant now goes back to the front, in order.
+    pending.unshift(...fresh.splice(granted));
+    // A long wait for the budget leaves time for a cancel: look once more (what is dropped now
+    // only leaves its reservation unused), then stopCancelled covers the last milliseconds.
+    if (Date.now() - before > PACE_RECHECK_MS) await skipCancelled(env, fresh);
+    if (fresh.length === 0) continue;
+    // The wait may have outlasted the claim: then it is the reconciler's.
+    if (Date.now() > claimedUntil - CLAIM_MARGIN_MS) {
+      report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+      break;
+    }
+
+    try {
+      const result = await binding.createBatch({
+        instances: fresh.map((job) => ({ id: job.id, params: job })),
+      });
+      const failed = new Map(result.errors.filter((e) => e.code !== ALREADY_EXISTS).map((e) => [e.index, e]));
+      fresh.forEach((job, index) => {
+        const error = failed.get(index);
+        if (error === undefined) report.started.push(job.id);
+        else {
+          report.released.push(job.id);
+          log.warn("creation.rejected", { eventId: job.id, code: error.code, error: error.message });
+        }
+      });
+      createdFine();
+      await stopCancelled(env, binding, fresh);
+    } catch (error) {
+      const message = error instanceof Error ? bounded(error.message) : "unknown";
+      report.released.push(...fresh.map((j) => j.id));
+      if (RATE_LIMITED.test(message)) {
+        // The account's budget is spent: slow down and leave the rest to the next run.
+        refusedForRate();
+        report.rateLimited = true;
+      }
+      log.warn("creation.failed", { by, instances: fresh.length, error: message });
+    }
+  }
 }
 
 /** A wait for the pace longer than this is followed by a second look for cancels. */
@@ -187,32 +199,4 @@ async function settle(
   } catch (error) {
     log.warn("creation.settle-failed", { by, error: error instanceof Error ? error.message : "unknown" });
   }
-}
-
-/** Which Workflow each job goes to, in createBatch-sized chunks. */
-export function route(jobs: readonly JobParams[]): { kind: WorkflowKind; jobs: JobParams[] }[] {
-  const byWorkflow = Map.groupBy(jobs, (job) => CATALOG[job.name].workflow);
-  return [...byWorkflow].map(([kind, group]) => ({ kind, jobs: group }));
-}
-
-/** Takes the next createBatch call's jobs off the front: within the ceilings and the pace. */
-export function take(pending: JobParams[], pace: number): JobParams[] {
-  const most = Math.max(1, Math.min(LIMITS.createBatchInstances, pace));
-  let count = 0;
-  let bytes = 0;
-  for (const job of pending) {
-    const size = new TextEncoder().encode(JSON.stringify(job)).byteLength;
-    if (count === most || (count > 0 && bytes + size > LIMITS.createBatchBytes)) break;
-    count += 1;
-    bytes += size;
-  }
-  return pending.splice(0, count);
-}
-
-/** Splits jobs into createBatch calls at a given pace, keeping their order. */
-export function chunk(jobs: readonly JobParams[], pace: number = CREATION.perSecond): JobParams[][] {
-  const pending = [...jobs];
-  const chunks: JobParams[][] = [];
-  while (pending.length > 0) chunks.push(take(pending, pace));
-  return chunks;
 }

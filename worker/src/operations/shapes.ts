@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { PRIORITIES } from "../events/catalog.ts";
 import { FAILURE_STATES } from "../store/failures.ts";
 import { PRODUCER_STATUSES } from "./producer-status.ts";
 
@@ -70,6 +71,16 @@ export const StatusResponse = z.object({
     })
     .optional()
     .describe("Present once the event left its workflow unfinished"),
+  waiting: z
+    .object({
+      reason: z.literal("queued"),
+      priority: z.enum(PRIORITIES),
+      detail: z.string(),
+    })
+    .optional()
+    .describe(
+      "Present while the event waits for its instance to be created: interactive work goes first, tenants take turns within a class",
+    ),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 

@@ -1,6 +1,8 @@
 import type { Env } from "../env.ts";
+import { type EventName, isEventName, type Priority } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { type InstanceReading, locateInstance } from "../instances/status.ts";
+import { priorityOf } from "../settings/vars.ts";
 import { loadEvent } from "../store/events.ts";
 import { producerStatus } from "./producer-status.ts";
 import type { StatusResponse } from "./shapes.ts";
@@ -33,6 +35,12 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
     lastError: event.lastError,
     attempts: event.attempts,
   };
+  const queued =
+    event.state === "accepted" &&
+    reading === "missing" &&
+    event.unroutable === undefined &&
+    isEventName(event.name) &&
+    !(event.runAt !== null && event.runAt > Date.now());
   return {
     id,
     name: event.name,
@@ -45,5 +53,15 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
     ...(output === undefined ? {} : { output }),
     ...(error ? { error } : {}),
     ...(recovery ? { recovery } : {}),
+    ...(queued ? { waiting: queuedBehind(priorityOf(env, event.name as EventName)) } : {}),
   };
+}
+
+/** What a queued event waits behind: its class decides, then its tenant's turn. */
+function queuedBehind(priority: Priority) {
+  const detail =
+    priority === "interactive"
+      ? "Waiting to be created: only other interactive work goes first, tenants in turn"
+      : "Waiting to be created: interactive work goes first, then tenants take turns";
+  return { reason: "queued" as const, priority, detail };
 }

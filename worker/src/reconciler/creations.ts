@@ -4,6 +4,7 @@ import { stepsOf } from "../events/catalog.ts";
 import { inSlices } from "../events/chunks.ts";
 import type { JobParams } from "../events/job.ts";
 import { lookUp, workflowOf } from "../instances/status.ts";
+import { interactiveEvents } from "../settings/vars.ts";
 import { claimCreations } from "../store/claims.ts";
 import type { StoredEvent } from "../store/events.ts";
 import { transition } from "../store/transitions.ts";
@@ -19,10 +20,13 @@ const PARALLEL_LOOKUPS = 10;
 
 export async function createOverdue(env: Env, now: number, report: ReconcileReport) {
   // Rows whose dispatch's claim ended (the tail passes each once), then claims that ended again.
-  const rows = await claimCreations(env.DB, now, CREATION.claimMs, {
-    tail: RECONCILER.maxTailRowsPerRun,
-    overdue: RECONCILER.maxCreationsPerRun,
-  });
+  const rows = await claimCreations(
+    env.DB,
+    now,
+    CREATION.claimMs,
+    { tail: RECONCILER.maxTailRowsPerRun, overdue: RECONCILER.maxCreationsPerRun },
+    interactiveEvents(env),
+  );
   // Creation first: what this release cannot route must not use up the claims of what it can.
   await createRoutable(
     env,

@@ -1,13 +1,14 @@
 import type { Env } from "../env.ts";
 import { deliveryDue } from "../recovery/hand-over.ts";
 import { sendPointers } from "../recovery/pointers.ts";
+import { interactiveEvents } from "../settings/vars.ts";
 import { overdueRetries } from "../store/claims.ts";
 import { transitionMany } from "../store/transitions.ts";
 import { RECONCILER } from "../topology.ts";
 import type { ReconcileReport } from "./run.ts";
 
 export async function resendOverdue(env: Env, now: number, report: ReconcileReport) {
-  const overdue = await overdueRetries(env.DB, now, RECONCILER.maxPointersPerRun);
+  const overdue = await overdueRetries(env.DB, now, RECONCILER.maxPointersPerRun, interactiveEvents(env));
   if (overdue.length === 0) return;
   // Claim first (moves due_at on, only where still due), so a concurrent run, or a consumer
   // that has just moved it, is not sent the same pointer again.

@@ -41,19 +41,22 @@ async function claimUnclaimed(db: D1Database, now: number, claimMs: number, limi
 
 /**
  * Claims `accepted` events for creation: those the creation tail passes (up to `limits.tail`
- * rows), then those whose claim ended again (up to `limits.overdue` in all). Every row this
- * returns is claimed for `claimMs`, those this release cannot route included: the caller ends
- * those.
+ * rows), then those whose claim ended again (up to `limits.overdue` in all), the `interactive`
+ * events among them first. Every row this returns is claimed for `claimMs`, those this release
+ * cannot route included: the caller ends those.
  */
 export async function claimCreations(
   db: D1Database,
   now: number,
   claimMs: number,
   limits: { tail: number; overdue: number },
+  interactive: readonly string[] = [],
 ): Promise<StoredEvent[]> {
   await requireSchema(db);
   const passed = await claimUnclaimed(db, now, claimMs, limits.tail);
-  return [...passed, ...(await claimOverdue(db, now, claimMs, Math.max(0, limits.overdue - passed.length)))];
+  const room = Math.max(0, limits.overdue - passed.length);
+  const first = await claimOverdue(db, now, claimMs, room, interactive);
+  return [...passed, ...first, ...(await claimOverdue(db, now, claimMs, room - first.length))];
 }
 
 /**
@@ -61,15 +64,24 @@ export async function claimCreations(
  * claim ends; a claim is taken only from a row whose claim has ended, in one UPDATE, so two
  * reconciler runs (or a run and a slow request) never create the same event at once.
  */
-async function claimOverdue(db: D1Database, now: number, claimMs: number, limit: number) {
+async function claimOverdue(
+  db: D1Database,
+  now: number,
+  claimMs: number,
+  limit: number,
+  /** Only these events (the interactive ones, claimed before the rest); all when absent. */
+  names?: readonly string[],
+) {
+  if (limit === 0 || names?.length === 0) return [];
+  const only = names ? " AND name IN (SELECT value FROM json_each(?4))" : "";
   const { results } = await db
     .prepare(
       `UPDATE events SET due_at = ?2, create_attempts = create_attempts + 1, updated_at = ?1
-       WHERE id IN (SELECT id FROM events WHERE ${stateClause(["accepted"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?3)
+       WHERE id IN (SELECT id FROM events WHERE ${stateClause(["accepted"])} AND due_at <= ?1${only} ORDER BY due_at LIMIT ?3)
          AND ${fromClause("start")} AND due_at <= ?1
        RETURNING *`,
     )
-    .bind(now, now + claimMs, limit)
+    .bind(now, now + claimMs, limit, ...(names ? [JSON.stringify(names)] : []))
     .all();
   // Every claimed row, those this release cannot route included: the caller ends those.
   return results.map(toEvent);
@@ -137,13 +149,29 @@ export async function recheckAt(db: D1Database, id: string, next: number): Promi
     .run();
 }
 
-/** Retrying events whose next delivery is overdue, most overdue first: their pointer was lost. */
-export async function overdueRetries(db: D1Database, now: number, limit: number): Promise<string[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT id FROM events WHERE ${stateClause(["retrying"])} AND due_at <= ?1 ORDER BY due_at LIMIT ?2`,
-    )
-    .bind(now, limit)
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
+/**
+ * Retrying events whose next delivery is overdue (their pointer was lost): the `interactive`
+ * events first, then the rest, most overdue first within each.
+ */
+export async function overdueRetries(
+  db: D1Database,
+  now: number,
+  limit: number,
+  interactive: readonly string[] = [],
+): Promise<string[]> {
+  const overdue = async (room: number, names?: readonly string[]) => {
+    if (room === 0 || names?.length === 0) return [];
+    const only = names ? " AND name IN (SELECT value FROM json_each(?3))" : "";
+    const { results } = await db
+      .prepare(
+        `SELECT id FROM events WHERE ${stateClause(["retrying"])} AND due_at <= ?1${only} ORDER BY due_at LIMIT ?2`,
+      )
+      .bind(now, room, ...(names ? [JSON.stringify(names)] : []))
+      .all<{ id: string }>();
+    return results.map((r) => r.id);
+  };
+  const first = await overdue(limit, interactive);
+  const seen = new Set(first);
+  const rest = (await overdue(limit)).filter((id) => !seen.has(id));
+  return [...first, ...rest].slice(0, limit);
 }

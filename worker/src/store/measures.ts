@@ -1,4 +1,4 @@
-import { deadClause, recoveringClause } from "../lifecycle/machine.ts";
+import { deadClause, recoveringClause, stateClause } from "../lifecycle/machine.ts";
 
 /** What the alerts and the console's overview count, each one query. */
 
@@ -34,15 +34,23 @@ export async function deadSince(db: D1Database, cursor: number): Promise<{ dead:
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
- * Rows by state (a full read of the table: the one statement the query-plan test allows to), and
- * since `since` the hand-overs and deaths per hour (`hour` counts from `since`). A hand-over is the
+ * Rows by state and event name, the tenants with the most accepted events (the workflow tier's
+ * backlog; two full reads of the table, the statements the query-plan test allows to),
+ * and since `since` the hand-overs and deaths per hour (`hour` counts from `since`). A hand-over is the
  * workflow's (or the reconciler's) `retrying` record; the recovery tier's own retries also read
  * `retrying` and are not hand-overs. Every way into dead records `dead`.
  */
+/** How many tenants the overview's creation backlog names. */
+export const TOP_TENANTS = 10;
+
 export async function overviewRows(db: D1Database, since: number) {
-  type Row = { key: string; hour: number; n: number };
-  const [states, history] = await db.batch<Row>([
-    db.prepare("SELECT state AS key, 0 AS hour, count(*) AS n FROM events GROUP BY state"),
+  type Row = { key: string; name: string; hour: number; n: number };
+  const [states, tenants, history] = await db.batch<Row>([
+    db.prepare("SELECT state AS key, name, 0 AS hour, count(*) AS n FROM events GROUP BY state, name"),
+    db.prepare(
+      `SELECT coalesce(tenant_id, '') AS key, '' AS name, 0 AS hour, count(*) AS n FROM events
+       WHERE ${stateClause(["accepted"])} GROUP BY tenant_id ORDER BY n DESC LIMIT ${TOP_TENANTS}`,
+    ),
     db
       .prepare(
         `SELECT outcome AS key, CAST((at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, count(*) AS n
@@ -52,5 +60,5 @@ export async function overviewRows(db: D1Database, since: number) {
       )
       .bind(since),
   ]);
-  return { states: states?.results ?? [], history: history?.results ?? [] };
+  return { states: states?.results ?? [], tenants: tenants?.results ?? [], history: history?.results ?? [] };
 }

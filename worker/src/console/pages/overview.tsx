@@ -1,3 +1,4 @@
+import { PRIORITIES } from "../../events/catalog.ts";
 import { STATES } from "../../lifecycle/machine.ts";
 import { FAILURE_STATES } from "../../store/failures.ts";
 import { Page } from "../layout.tsx";
@@ -44,6 +45,45 @@ function Chart({ hours }: { hours: Overview["hours"] }) {
   );
 }
 
+/**
+ * Accepted events not yet delivered (waiting to be created, or running in their workflow), per
+ * class and for the busiest tenants: interactive work goes first, tenants take turns in a class.
+ */
+function Backlog({ backlog }: { backlog: Overview["backlog"] }) {
+  return (
+    <>
+      <div class="cards">
+        {PRIORITIES.map((priority) => (
+          <div class="card">
+            <b>{backlog.byPriority[priority]}</b> {priority}
+          </div>
+        ))}
+      </div>
+      {backlog.tenants.length === 0 ? (
+        <p class="muted">No accepted event is waiting or running.</p>
+      ) : (
+        <table>
+          <caption class="muted">Tenants with the most accepted events not yet delivered</caption>
+          <thead>
+            <tr>
+              <th>tenant</th>
+              <th>accepted</th>
+            </tr>
+          </thead>
+          <tbody>
+            {backlog.tenants.map((t) => (
+              <tr>
+                <td>{t.tenant ?? <span class="muted">(no tenant)</span>}</td>
+                <td>{t.n}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
 export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
   const calls = data.calls.ok + data.calls.failed;
   const rate = calls === 0 ? undefined : data.calls.failed / calls;
@@ -70,6 +110,8 @@ export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
       </div>
       <h2>Last 24 hours</h2>
       <Chart hours={data.hours} />
+      <h2>Backlog</h2>
+      <Backlog backlog={data.backlog} />
       <h2>Backend</h2>
       <p>
         {rate === undefined ? (
