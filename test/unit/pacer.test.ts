@@ -77,6 +77,32 @@ describe("the creation pacer", { timeout: 15_000 }, () => {
     expect(pacer.waiting()).toEqual({ interactive: 0, bulk: 0 });
   });
 
+  it("keeps serving bulk work while a trickle of interactive work never lets the window empty", async () => {
+    const pacer = new Pacer(80);
+    let trickling = true;
+    const trickle = (async () => {
+      while (trickling) {
+        await pacer.take(1, interactive("codes"), later(5_000));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    await pacer.take(80, bulk("a"), later(5_000));
+    // The window is never empty again, yet the next chunk gets what is free within a second or so.
+    const started = Date.now();
+    const granted = await pacer.take(80, bulk("a"), later(5_000));
+    trickling = false;
+    await trickle;
+    expect(granted).toBeGreaterThanOrEqual(18);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("gives back what the shared budget did not grant", async () => {
+    const pacer = new Pacer(10);
+    expect(await pacer.take(9, bulk("a"), later(1_000))).toBe(9);
+    pacer.refund(9);
+    expect(await pacer.take(9, bulk("a"), later(100))).toBe(9);
+  });
+
   it("grants at most its rate at once, at most what was asked, and interactive work what is free", async () => {
     const pacer = new Pacer(5);
     expect(await pacer.take(50, bulk("a"), later(1_000))).toBe(4);

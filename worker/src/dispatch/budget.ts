@@ -17,9 +17,6 @@ export const batchSize = () => pacer.rate;
 export const refusedForRate = () => pacer.slowDown();
 export const createdFine = () => pacer.speedUp();
 
-/** How many creations wait in this isolate, per class. */
-export const waitingCreations = () => pacer.waiting();
-
 /**
  * Waits until up to `wanted` creations in `workflow` may be made now: first this lane's turn
  * within this isolate's pace (interactive work first, tenants in turn), then the budget every
@@ -45,6 +42,7 @@ export async function reserve(
       log.warn("creation.budget-unavailable", { error: error instanceof Error ? error.message : "unknown" });
       granted = paced;
     }
+    pacer.refund(paced - granted);
     if (granted > 0) return granted;
     // This second's budget is spent: the next one starts at the next whole second (with a
     // little spread, so waiting isolates do not all ask in the same millisecond).

@@ -98,6 +98,11 @@ async function createLane(
       report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
       break;
     }
+    // Another lane met a 429 while this one waited: the rest is the reconciler's.
+    if (report.rateLimited) {
+      report.released.push(...fresh.map((j) => j.id), ...pending.splice(0).map((j) => j.id));
+      break;
+    }
     // What the budget could not grant now goes back to the front, in order.
     pending.unshift(...fresh.splice(granted));
     // A long wait for the budget leaves time for a cancel: look once more (what is dropped now

@@ -52,7 +52,7 @@ export class Pacer {
     return Math.floor(this.current);
   }
 
-  /** How many wait, per class: what the status of a queued event can say it waits behind. */
+  /** How many wait, per class (those past their time until someone looks and drops them). */
   waiting(): Record<Priority, number> {
     const count = (p: Priority) =>
       [...(this.turns.get(p)?.values() ?? [])].reduce((sum, queue) => sum + queue.length, 0);
@@ -80,17 +80,19 @@ export class Pacer {
         const now = Date.now();
         while (this.stamps.length > 0 && (this.stamps[0] as number) <= now - 1000) this.stamps.shift();
         const room = this.roomFor(lane.priority);
-        // Interactive work takes what is free now; bulk waits until its whole chunk fits.
+        // What is free now, if that is worth a call: interactive work takes any of it, bulk at
+        // least a quarter of its room (else a trickle of codes, never letting the window empty,
+        // would keep a whole chunk from ever fitting).
         const free = room - this.stamps.length;
-        const granted =
-          lane.priority === "interactive" && free > 0 ? Math.min(waiter.n, free) : Math.min(waiter.n, room);
-        if (this.stamps.length + granted <= room) {
+        const least = lane.priority === "interactive" ? 1 : Math.min(waiter.n, Math.ceil(room / 4));
+        const granted = Math.min(waiter.n, room, Math.max(free, 0));
+        if (granted >= least) {
           for (let i = 0; i < granted; i++) this.stamps.push(now);
           this.leave(lane);
           this.first()?.wake?.();
           return granted;
         }
-        const oldest = this.stamps[Math.max(0, this.stamps.length + granted - room - 1)] as number;
+        const oldest = this.stamps[Math.max(0, this.stamps.length + least - room - 1)] as number;
         ms = Math.min(ms, Math.max(1, oldest + 1001 - now));
       }
       // The timer is left to run out when woken: it belongs to this request, the wake may not.
@@ -106,6 +108,11 @@ export class Pacer {
   private roomFor(priority: Priority): number {
     if (priority === "interactive") return this.rate;
     return Math.max(1, this.rate - Math.ceil(this.rate * INTERACTIVE_HEADROOM));
+  }
+
+  /** Gives back creations taken but not made (the shared budget granted fewer): newest first. */
+  refund(n: number): void {
+    if (n > 0) this.stamps.splice(Math.max(0, this.stamps.length - n), n);
   }
 
   /** The platform refused for rate: back off to half. */

@@ -1,5 +1,6 @@
 import type { Env } from "../env.ts";
 import { CATALOG, type EventName, type Priority } from "../events/catalog.ts";
+import { log } from "../log.ts";
 import { VARS, type VarName } from "../topology.ts";
 import { ConfigError } from "./config-error.ts";
 import { type PriorityOverrides, parsePriorities } from "./priorities.ts";
@@ -34,10 +35,23 @@ export function delayScale(env: Env): number {
 
 let priorities: { text: string; overrides: PriorityOverrides } | undefined;
 
+/**
+ * The overrides, or none when the text makes no sense: they only order work, and a bad one must
+ * not stop it (the stack reader refuses it before a deploy).
+ */
+function overridesOrNone(text: string): PriorityOverrides {
+  try {
+    return parsePriorities(text);
+  } catch (error) {
+    log.error("settings.event-priorities-ignored", { error: (error as Error).message });
+    return {};
+  }
+}
+
 /** An event's class: the stack's override (EVENT_PRIORITIES, parsed once per value), else the catalog's. */
 export function priorityOf(env: Env, name: EventName): Priority {
   const text = env.EVENT_PRIORITIES ?? VARS.EVENT_PRIORITIES;
-  if (priorities?.text !== text) priorities = { text, overrides: parsePriorities(text) };
+  if (priorities?.text !== text) priorities = { text, overrides: overridesOrNone(text) };
   return priorities.overrides[name] ?? CATALOG[name].priority;
 }
 
