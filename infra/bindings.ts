@@ -2,6 +2,7 @@ import type { types } from "@pulumi/cloudflare";
 import type * as pulumi from "@pulumi/pulumi";
 import {
   DATABASE,
+  LIMITER,
   LOCAL_ONLY_VARS,
   QUEUES,
   RATE_LIMITS,
@@ -45,6 +46,7 @@ export function deployedVars(
     ALERT_MIN_CALLS: String(config.alerts.minCalls),
     ALERT_BACKLOG: String(config.alerts.backlog),
     EVENT_PRIORITIES: config.eventPriorities,
+    BACKEND_LIMITS: config.backendLimits,
   };
 }
 
@@ -64,6 +66,7 @@ export function scriptBindings(
     { type: "queue", name: QUEUES.recovery.binding, queueName: names.recoveryQueue },
     { type: "d1", name: DATABASE.binding, id: databaseId },
     { type: "version_metadata", name: VERSION_METADATA.binding },
+    { type: "durable_object_namespace", name: LIMITER.binding, className: LIMITER.className },
     ...(Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => ({
       type: "ratelimit",
       name: RATE_LIMITS[name].binding,
@@ -101,6 +104,7 @@ export function expectedBindingNames(): string[] {
     QUEUES.recovery.binding,
     DATABASE.binding,
     VERSION_METADATA.binding,
+    LIMITER.binding,
     ...Object.values(RATE_LIMITS).map((limit) => limit.binding),
     ...vars,
     SECRETS.authToken,

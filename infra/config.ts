@@ -40,6 +40,8 @@ export interface StackConfig {
   workflowConcurrency: number;
   /** Events this stack moves between the interactive and bulk classes (JSON, checked). */
   eventPriorities: string;
+  /** Limits on the backend's calls (JSON, checked). */
+  backendLimits: string;
   authToken: pulumi.Output<string>;
   /** Accepted beside authToken during a rotation. */
   authTokenNext: pulumi.Output<string> | undefined;
@@ -165,6 +167,7 @@ export function readStackConfig(config = new pulumi.Config(), stack = pulumi.get
     d1LocationHint: d1LocationHint as D1LocationHint | undefined,
     workflowConcurrency: number("workflowConcurrency"),
     eventPriorities: checked("eventPriorities", text("eventPriorities")) ?? VARS.EVENT_PRIORITIES,
+    backendLimits: checked("backendLimits", text("backendLimits")) ?? VARS.BACKEND_LIMITS,
     authToken: config.requireSecret("authToken"),
     authTokenNext: optionalSecret("authTokenNext"),
     backendToken: optionalSecret("backendToken"),

@@ -5,6 +5,7 @@ import type { Bundle } from "../worker/build.ts";
 import { COMPATIBILITY_DATE, DEPLOYED_COMPATIBILITY_FLAGS } from "../worker/src/compatibility.ts";
 import {
   instanceRetentionMs,
+  LIMITER,
   QUEUES,
   RECONCILER,
   RETENTION,
@@ -102,6 +103,8 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: DEPLOYED_COMPATIBILITY_FLAGS,
       bindings: scriptBindings(config, names, database.uuid),
+      // The limiter's class, created once with SQLite storage (Cloudflare's default for new classes).
+      migrations: { newTag: LIMITER.tag, newSqliteClasses: [LIMITER.className] },
       observability: { enabled: true, headSamplingRate: config.logSamplingPercent / 100 },
     },
     { ...durable, dependsOn: [recoveryQueue, deadLetterQueue, database, migrations] },

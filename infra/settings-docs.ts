@@ -20,8 +20,12 @@ const secrets = SETTING_KEYS.filter((k) => setting(k).kind === "secret");
 /** A plain YAML scalar where one reads back as the same value, else a quoted (JSON) string. */
 const yamlScalar = (value: string | number | boolean) =>
   typeof value === "string" && (value === "" || /^[\s{["'&*!|>%@`#-]|: | #|\s$/.test(value))
-    ? JSON.stringify(value)
+    ? quoted(value)
     : String(value);
+
+/** YAML's quoting as the formatter writes it: single quotes around text with double ones. */
+const quoted = (value: string) =>
+  value.includes('"') && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
 
 /** `Pulumi.yaml` from its `config:` line on. */
 export function pulumiConfigBlock(): string {

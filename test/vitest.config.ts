@@ -11,6 +11,7 @@ import { LOG_FILE } from "./support/log-scan.ts";
 import {
   TEST_AUTH_TOKEN,
   TEST_AUTH_TOKEN_NEXT,
+  TEST_BACKEND_LIMITS,
   TEST_BACKEND_TIMEOUT_MS,
   TEST_BACKEND_TOKEN,
   TEST_MAX_EVENTS,
@@ -56,11 +57,12 @@ const workerProject = (
         alertWebhookUrl: `${inject("backendUrl")}/control/alerts`,
         retryDelayScale: TEST_RETRY_DELAY_SCALE,
         recoveryMaxRetries: TEST_RECOVERY_MAX_RETRIES,
+        ...overrides,
         vars: {
           BACKEND_TIMEOUT_MS: String(TEST_BACKEND_TIMEOUT_MS),
           MAX_EVENTS_PER_REQUEST: String(TEST_MAX_EVENTS),
+          ...overrides.vars,
         },
-        ...overrides,
       }),
     })),
   ],
@@ -99,6 +101,10 @@ export default defineConfig({
       workerProject("rate-limit", ["test/rate-limit/**/*.test.ts"], {
         dispatchRateLimit: TEST_RATE_LIMIT,
         tenantRateLimit: TEST_TENANT_RATE_LIMIT,
+      }),
+      // Limits on the backend: its own runtime, so they hold no other test's calls.
+      workerProject("limits", ["test/limits/**/*.test.ts"], {
+        vars: { BACKEND_LIMITS: JSON.stringify(TEST_BACKEND_LIMITS) },
       }),
       // Thousands of requests from one caller: a limit they cannot reach.
       workerProject("fuzz", ["test/fuzz/**/*.test.ts"], { dispatchRateLimit: 1_000_000 }),

@@ -11,7 +11,15 @@ import { BENCH_TOKEN, startFloor, startJobs } from "./runtimes.ts";
 /**
  * `npm run bench`: throughput and latency of the real worker in workerd against the floor, the
  * CPU of admission, and the bundle's size and startup. Writes test/bench/results/bench.{json,md,svg}.
+ * `npm run bench -- --scenario flow` runs the flow-control scenario instead (flow.ts).
  */
+const scenario = process.argv[process.argv.indexOf("--scenario") + 1];
+if (process.argv.includes("--scenario")) {
+  if (scenario !== "flow")
+    throw new Error(`unknown scenario ${JSON.stringify(scenario)}: the one there is is flow`);
+  await import("./flow.ts");
+  process.exit();
+}
 const SIZES = [
   { batchSize: 1, events: 200 },
   { batchSize: 10, events: 500 },

@@ -13,8 +13,9 @@ import { markdown } from "./drill/markdown.ts";
 import { drillReport } from "./drill/report.ts";
 import { restartMidway } from "./drill/restart.ts";
 import { startDrillRuntime } from "./drill/runtime.ts";
-import { BURSTS, N, UNDER_WAY_MS } from "./drill/settings.ts";
+import { BACKEND_LIMITS, BURSTS, N, UNDER_WAY_MS } from "./drill/settings.ts";
 import { falseStatuses as falseStatusesOf } from "./drill/statuses.ts";
+import { limitPeaks } from "./limit-peaks.ts";
 import { BENCH_OPERATOR_TOKEN, BENCH_TOKEN } from "./runtimes.ts";
 
 /**
@@ -104,11 +105,14 @@ const report = drillReport({
   creations,
   drainSeconds,
   deliveredThroughRecoveryQueue: recovered.size,
+  ...(BACKEND_LIMITS
+    ? { limits: { backendLimits: BACKEND_LIMITS, peaks: limitPeaks(BACKEND_LIMITS, calls) } }
+    : {}),
 });
 const text = markdown(report);
 const results = join(import.meta.dirname, "results");
 await mkdir(results, { recursive: true });
-const file = backend.mode === "process" ? "drill-backend-process" : "drill";
+const file = `${backend.mode === "process" ? "drill-backend-process" : "drill"}${BACKEND_LIMITS ? "-limits" : ""}`;
 await writeFile(join(results, `${file}.json`), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(join(results, `${file}.md`), text);
 console.log(`\n${text}\nwrote test/bench/results/${file}.{json,md}`);

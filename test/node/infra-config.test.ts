@@ -50,6 +50,7 @@ describe("stack config", () => {
     ["workflowConcurrency", "2.5", /whole number/],
     ["rateLimitNamespaceId", "-4", /whole number/],
     ["eventPriorities", '{"email/nope":"bulk"}', /catalog event names to "interactive" or "bulk"/],
+    ["backendLimits", '{"whatsapp/send-template":{"perSecond":0}}', /"perSecond": n, "inFlight": n/],
   ])("rejects a placeholder or invalid %s (%s)", async (key, value, message) => {
     await expect(runStack("dev", (c) => (c[key] = value))).rejects.toThrow(message);
   });
@@ -74,6 +75,17 @@ describe("stack config", () => {
     };
     expect(await classes()).toBe("{}");
     expect(await classes((c) => (c.eventPriorities = moved))).toBe(moved);
+  });
+
+  it("binds the backend limiter and creates its class with SQLite storage", async () => {
+    const script = inputs(await runStack("dev"), "workersScript:WorkersScript")[0] as Inputs;
+    const bindings = script.bindings as Inputs[];
+    expect(bindings.find((b) => b.name === "BACKEND_LIMITER")).toMatchObject({
+      type: "durable_object_namespace",
+      className: "BackendLimiter",
+    });
+    expect(script.migrations).toEqual({ newTag: "v1", newSqliteClasses: ["BackendLimiter"] });
+    expect(bindings.find((b) => b.name === "BACKEND_LIMITS")?.text).toBe("{}");
   });
 
   it("gives every stack its own rate-limit namespaces, overridable in stack config", async () => {

@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["topology", "compatibility", "env"],
   ["log", "signing", "lifecycle", "events"],
   ["settings"],
-  ["store"],
+  ["store", "limiter"],
   ["backend", "instances"],
   ["recovery", "alerts"],
   ["operations"],

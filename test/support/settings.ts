@@ -25,3 +25,12 @@ export const TEST_SECRETS = [
   TEST_OPERATOR_TOKEN,
   TEST_OPERATOR_TOKEN_NEXT,
 ];
+
+/**
+ * The limits project's limits on the backend: notifications at 4 calls a second, and at most 2
+ * calls in flight per tenant (each tenant's calls, every path).
+ */
+export const TEST_BACKEND_LIMITS = {
+  "notification/create": { perSecond: 4 },
+  perTenant: { inFlight: 2 },
+};

@@ -8,7 +8,8 @@ import { ConfigError } from "../../worker/src/settings/config-error.ts";
 import { SETTINGS } from "../../worker/src/settings/table.ts";
 import { numberVar } from "../../worker/src/settings/vars.ts";
 import { STEP_RETRY, WORKFLOWS } from "../../worker/src/topology.ts";
-import { JobWorkflow, stepConfig } from "../../worker/src/workflows/job-workflow.ts";
+import { JobWorkflow } from "../../worker/src/workflows/job-workflow.ts";
+import { stepConfig } from "../../worker/src/workflows/step-config.ts";
 import { testEnv } from "./helpers.ts";
 
 const job = (id: string, bytes = 10): JobParams => ({

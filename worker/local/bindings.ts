@@ -1,6 +1,7 @@
 import { COMPATIBILITY_DATE, LOCAL_COMPATIBILITY_FLAGS } from "../src/compatibility.ts";
 import {
   DATABASE,
+  LIMITER,
   LOCAL_RATE_LIMIT_NAMESPACE,
   QUEUES,
   RATE_LIMITS,
@@ -65,6 +66,7 @@ export function localWorkerOptions(settings: LocalSettings) {
       Object.values(WORKFLOWS).map((w) => [w.binding, { name: w.name, className: w.className }]),
     ),
     d1Databases: { [DATABASE.binding]: DATABASE.name },
+    durableObjects: { [LIMITER.binding]: { className: LIMITER.className, useSQLite: true } },
     versionMetadata: VERSION_METADATA.binding,
     queueProducers: { [QUEUES.recovery.binding]: { queueName: QUEUES.recovery.name } },
     queueConsumers: {

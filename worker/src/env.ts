@@ -1,7 +1,9 @@
 import type { JobParams } from "./events/job.ts";
+import type { BackendLimiter } from "./limiter/limiter.ts";
 import type { RecoveryMessage } from "./recovery/message.ts";
 import type {
   DATABASE,
+  LIMITER,
   QUEUES,
   RATE_LIMITS,
   SECRETS,
@@ -22,6 +24,8 @@ export type Env = Workflows &
   RateLimits &
   Secrets &
   Vars & { [K in (typeof DATABASE)["binding"]]: D1Database } & {
+    [K in (typeof LIMITER)["binding"]]: DurableObjectNamespace<BackendLimiter>;
+  } & {
     /** Optional: a stack deployed before it was bound starts alerting from its first check. */
     [K in (typeof VERSION_METADATA)["binding"]]?: WorkerVersionMetadata;
   };

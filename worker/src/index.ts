@@ -7,6 +7,7 @@ import { consumeDeadLetters, consumeRecovery } from "./recovery/consumer.ts";
 import { purgeExpired } from "./recovery/retention.ts";
 import { RETENTION, VARS } from "./topology.ts";
 
+export { BackendLimiter } from "./limiter/limiter.ts";
 export {
   EmailWorkflow,
   NotificationWorkflow,

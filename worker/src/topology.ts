@@ -34,6 +34,9 @@ export const DATABASE = { binding: "DB", name: "jobs", migrationsTable: "d1_migr
  */
 export const VERSION_METADATA = { binding: "CF_VERSION_METADATA" } as const;
 
+/** The Durable Object holding backend calls to the stack's limits; `tag`: its class's migration. */
+export const LIMITER = { binding: "BACKEND_LIMITER", className: "BackendLimiter", tag: "v1" } as const;
+
 /**
  * Tier 2 and 3. A workflow that gives up sends a pointer to the recovery queue; after
  * `maxRetries` failed deliveries the queue moves it to the dead-letter queue. Every consumer
@@ -91,15 +94,9 @@ export const RECONCILER = {
   maxTailRowsPerRun: 20_000,
   maxPointersPerRun: 500,
   maxInstanceChecksPerRun: 100,
-  /**
-   * How long after its start (or its delay) a started event may run before the reconciler asks
-   * its instance how it is doing: beyond four attempts with their timeouts.
-   */
+  /** How long a started event runs (after its delay) before its instance is asked: past 4 attempts. */
   instanceCheckAfterMs: 30 * 60 * 1000,
-  /**
-   * The first check comes sooner: an instance that finished without its ending recorded (the
-   * receipt's write lost) is put right within minutes, not half an hour.
-   */
+  /** The first check comes sooner: an ending whose receipt was lost is put right within minutes. */
   firstCheckAfterMs: 2 * 60 * 1000,
   /** How late a recovery delivery may be before its pointer is sent again. */
   deliveryGraceMs: 15 * 60 * 1000,
@@ -187,6 +184,7 @@ export const VARS = {
   ALERT_MIN_CALLS: "20",
   ALERT_BACKLOG: "100",
   EVENT_PRIORITIES: "{}",
+  BACKEND_LIMITS: "{}",
 } as const;
 
 export type VarName = keyof typeof VARS;

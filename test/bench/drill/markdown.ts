@@ -19,6 +19,12 @@ export function markdown(report: DrillReport): string {
     "",
     `Producers: ${list(producer.statuses)} answers; ${producer.resentRequests} requests re-sent whole, ${producer.abandonedBatches} batches given up. Backend: ${r.calls} calls, ${r.failedCalls} failed (${list(r.backendFaults)}). Redundant deliveries are 2xx answers beyond the first per Idempotency-Key: what a backend that does not deduplicate would have performed twice.`,
     "",
+    ...(r.limits
+      ? [
+          `Backend limits ${r.limits.backendLimits}: ${r.limits.peaks.map((p) => `${p.path} at most ${p.busiestSecond} calls in a second (limit ${p.limit})`).join("; ") || "no perSecond limit"}.`,
+          "",
+        ]
+      : []),
     r.problems.length
       ? `FAILED: ${r.problems.join("; ")}`
       : "Nothing lost (every dispatched event accepted), nothing both delivered and dead, no false status, no step after a cancel, every key the event's own.",

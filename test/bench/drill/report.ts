@@ -2,6 +2,7 @@ import { type Accounting, violations } from "../../../worker/local/accounting.ts
 import type { Call } from "../../../worker/local/backend-api.ts";
 import type { ProducerReport } from "../../support/legacy-producer.ts";
 import type { BackendMode } from "../backend-process.ts";
+import type { LimitPeak } from "../limit-peaks.ts";
 import { machine } from "../machine.ts";
 import type { Cancels } from "./cancels.ts";
 import type { Creations } from "./creations.ts";
@@ -27,11 +28,16 @@ export interface DrillOutcome {
   creations: Creations;
   drainSeconds: number;
   deliveredThroughRecoveryQueue: number;
+  /** With limits on: the backend's busiest second per limited path, against its limit. */
+  limits?: { backendLimits: string; peaks: LimitPeak[] };
 }
 
 /** Anything that must never happen, as readable lines: the drill fails on any. */
 function problemsOf(o: DrillOutcome): string[] {
   return [
+    ...(o.limits?.peaks ?? [])
+      .filter((p) => p.busiestSecond > p.limit)
+      .map((p) => `${p.path} got ${p.busiestSecond} calls in one second, over its limit of ${p.limit}`),
     ...violations(o.result),
     ...(o.givenUp ? [`${o.givenUp} dispatched events never accepted (their producers gave up)`] : []),
     ...(o.falseStatuses.length
@@ -89,6 +95,7 @@ export function drillReport(o: DrillOutcome) {
     drainSeconds: o.drainSeconds,
     backendFaults,
     deliveredThroughRecoveryQueue: o.deliveredThroughRecoveryQueue,
+    ...(o.limits ? { limits: o.limits } : {}),
     ...result,
     missing: result.missing.length,
     missingIds: result.missing.slice(0, 20),

@@ -23,3 +23,6 @@ export const CANCEL_EVERY = 40;
 export const CANCEL_DELAY_MS = 60_000;
 /** A step whose look at the row came just before the cancel may reach the backend a moment later. */
 export const UNDER_WAY_MS = 250;
+
+/** Limits on the backend for a drill run with them on (`DRILL_BACKEND_LIMITS`, BACKEND_LIMITS' JSON). */
+export const BACKEND_LIMITS = process.env.DRILL_BACKEND_LIMITS;

@@ -1,3 +1,4 @@
+import { hasLimits, limiterOf } from "../backend/limits.ts";
 import type { Env } from "../env.ts";
 import { isEventName, PRIORITIES, type Priority } from "../events/catalog.ts";
 import { isState, STATES, type State } from "../lifecycle/machine.ts";
@@ -22,6 +23,37 @@ export interface Overview {
    * class, and the tenants with the most (most first).
    */
   backlog: { byPriority: Record<Priority, number>; tenants: { tenant: string | null; n: number }[] };
+  /** Each backend limit's use over the last hour (busiest first), when the stack sets limits. */
+  limits?: LimitUse[];
+}
+
+export interface LimitUse {
+  limit: string;
+  calls: number;
+  waited: number;
+  busiestMinute: number;
+  peakInFlight: number;
+}
+
+/** Limits shown at most (one per tenant with perTenant): the busiest. */
+const SHOWN_LIMITS = 20;
+
+async function limitUse(env: Env): Promise<LimitUse[] | undefined> {
+  if (!hasLimits(env)) return undefined;
+  const usage = await limiterOf(env)
+    .usage()
+    .catch(() => undefined);
+  if (!usage) return undefined;
+  return Object.entries(usage)
+    .map(([limit, minutes]) => ({
+      limit,
+      calls: minutes.reduce((n, m) => n + m.calls, 0),
+      waited: minutes.reduce((n, m) => n + m.waited, 0),
+      busiestMinute: Math.max(0, ...minutes.map((m) => m.calls)),
+      peakInFlight: Math.max(0, ...minutes.map((m) => m.peakInFlight)),
+    }))
+    .sort((a, b) => b.calls - a.calls)
+    .slice(0, SHOWN_LIMITS);
 }
 
 /**
@@ -54,11 +86,13 @@ export async function overview(env: Env, now: number): Promise<Overview> {
     else hour.handedOver += row.n;
   }
   const { ok, failed } = await recentCalls(env.DB, ALERTS.windowMs, now);
+  const limits = await limitUse(env);
   return {
     counts,
     unknownStates,
     hours,
     calls: { ok, failed, windowMinutes: ALERTS.windowMs / 60_000 },
     backlog: { byPriority, tenants: tenants.map((t) => ({ tenant: t.key === "" ? null : t.key, n: t.n })) },
+    ...(limits ? { limits } : {}),
   };
 }

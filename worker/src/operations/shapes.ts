@@ -72,14 +72,18 @@ export const StatusResponse = z.object({
     .optional()
     .describe("Present once the event left its workflow unfinished"),
   waiting: z
-    .object({
-      reason: z.literal("queued"),
-      priority: z.enum(PRIORITIES),
-      detail: z.string(),
-    })
+    .discriminatedUnion("reason", [
+      z.object({ reason: z.literal("queued"), priority: z.enum(PRIORITIES), detail: z.string() }),
+      z.object({
+        reason: z.literal("throttled"),
+        priority: z.enum(PRIORITIES),
+        limit: z.string(),
+        detail: z.string(),
+      }),
+    ])
     .optional()
     .describe(
-      "Present while the event waits for its instance to be created: interactive work goes first, tenants take turns within a class",
+      "Present while the event waits: for its instance to be created (queued: interactive work goes first, tenants take turns within a class), or for its turn at a backend limit (throttled, with the limit)",
     ),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;

@@ -1,5 +1,6 @@
+import { hasLimits, limiterOf } from "../backend/limits.ts";
 import type { Env } from "../env.ts";
-import { type EventName, isEventName, type Priority } from "../events/catalog.ts";
+import { isEventName, type Priority } from "../events/catalog.ts";
 import { INSTANCE_ID } from "../events/job.ts";
 import { type InstanceReading, locateInstance } from "../instances/status.ts";
 import { priorityOf } from "../settings/vars.ts";
@@ -23,9 +24,9 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
     found === "missing" ? "missing" : found === "unknown" ? "unavailable" : found.status;
   const instance = typeof found === "string" ? undefined : found.status;
   const { status, error: stateError } = producerStatus(event, reading, Date.now());
-  const waiting = event.state === "accepted" || event.state === "started";
+  const inWorkflow = event.state === "accepted" || event.state === "started";
   const error =
-    waiting && event.unroutable !== undefined
+    inWorkflow && event.unroutable !== undefined
       ? { name: "UnroutableEvent", message: event.unroutable }
       : stateError;
   const output = instance?.output ?? undefined;
@@ -41,6 +42,13 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
     event.unroutable === undefined &&
     isEventName(event.name) &&
     !(event.runAt !== null && event.runAt > Date.now());
+  const priority = isEventName(event.name) ? priorityOf(env, event.name) : undefined;
+  const waiting =
+    priority === undefined
+      ? undefined
+      : queued
+        ? queuedBehind(priority)
+        : await throttledBy(env, event.id, event.state, priority);
   return {
     id,
     name: event.name,
@@ -53,7 +61,7 @@ export async function eventStatus(env: Env, id: string): Promise<StatusResponse 
     ...(output === undefined ? {} : { output }),
     ...(error ? { error } : {}),
     ...(recovery ? { recovery } : {}),
-    ...(queued ? { waiting: queuedBehind(priorityOf(env, event.name as EventName)) } : {}),
+    ...(waiting ? { waiting } : {}),
   };
 }
 
@@ -64,4 +72,16 @@ function queuedBehind(priority: Priority) {
       ? "Waiting to be created: only other interactive work goes first, tenants in turn"
       : "Waiting to be created: interactive work goes first, then tenants take turns";
   return { reason: "queued" as const, priority, detail };
+}
+
+/** What a running or retrying event waits for at a backend limit, if it waits for one now. */
+async function throttledBy(env: Env, id: string, state: string, priority: Priority) {
+  if (!(["accepted", "started", "retrying"] as const).some((s) => s === state) || !hasLimits(env))
+    return undefined;
+  const limit = await limiterOf(env)
+    .waitingOn(id)
+    .catch(() => null);
+  if (limit === null) return undefined;
+  const detail = `Waiting for its turn at a backend limit (${limit}); waiting is not a failed attempt`;
+  return { reason: "throttled" as const, priority, limit, detail };
 }

@@ -1,13 +1,14 @@
-import { callBackend } from "../backend/client.ts";
+import { limitedCall } from "../backend/limits.ts";
 import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { isState } from "../lifecycle/machine.ts";
 import { log } from "../log.ts";
+import { delayScale } from "../settings/vars.ts";
 import { ALL_STEPS, loadEvent, recordOrphan, type StoredEvent } from "../store/events.ts";
 import { transition } from "../store/transitions.ts";
 import { recoveryDelay } from "./delay.ts";
 import { deliveryDue } from "./hand-over.ts";
-import { readRecoveryMessage } from "./message.ts";
+import { readRecoveryMessage, recoveryPointer } from "./message.ts";
 
 /**
  * Tier 2: runs what the workflow left undone, from the failed step on, in order, with the
@@ -99,8 +100,22 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
   const steps = [...event.remainingSteps];
   while (steps.length > 0) {
     const step = steps[0] as string;
-    const outcome = await callBackend(env, job, step);
+    const outcome = await limitedCall(env, job, step, RECOVERY_WAIT_MS);
     log.info("recovery.call", { ...fields, step, outcome: outcome.kind });
+    if (outcome.kind === "throttled") {
+      // Its turn at a backend limit did not come: not a failed delivery, so no attempt is used.
+      // The chain goes on from a fresh pointer (this message acknowledged); its claim is moved
+      // to that pointer's time, so the reconciler re-sends it only if that one is lost.
+      const delaySeconds = Math.max(1, Math.round(THROTTLED_DELAY_SECONDS * delayScale(env)));
+      await transition(env.DB, job.id, {
+        name: "retry",
+        by: "recovery",
+        changes: { dueAt: deliveryDue(env, Date.now(), delaySeconds) },
+        guard: { remainingSteps: steps },
+      });
+      await env.RECOVERY_QUEUE.send(recoveryPointer(job.id), { delaySeconds });
+      return message.ack();
+    }
     if (outcome.kind === "done") {
       const before = [...steps];
       steps.shift();
@@ -147,6 +162,10 @@ async function attempt(message: Message<unknown>, env: Env): Promise<void> {
   });
   message.ack();
 }
+
+/** How long a recovery call waits for its turn at a backend limit, and then for its next pointer. */
+const RECOVERY_WAIT_MS = 30_000;
+const THROTTLED_DELAY_SECONDS = 10;
 
 /** A pointer may arrive this much before the delivery it was sent for (queues' delays are approximate). */
 const EARLY_MS = 2_000;

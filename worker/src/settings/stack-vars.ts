@@ -1,4 +1,5 @@
 import { RATE_LIMITS, RETENTION, VARS } from "../topology.ts";
+import { BACKEND_LIMITS_PATTERN } from "./backend-limits.ts";
 import { PRIORITIES_PATTERN } from "./priorities.ts";
 import type { Setting } from "./setting.ts";
 
@@ -145,6 +146,18 @@ export const VAR_SETTINGS = {
     },
     example: `'{"whatsapp/send-template":"interactive"}'`,
     binding: "EVENT_PRIORITIES",
+  },
+  backendLimits: {
+    kind: "var",
+    type: "string",
+    doc: 'Limits on the backend as JSON, by path, "*" for every call together and "perTenant" for each tenant: perSecond and/or inFlight. A call over a limit waits its turn.',
+    default: VARS.BACKEND_LIMITS,
+    pattern: {
+      test: BACKEND_LIMITS_PATTERN,
+      expected: 'a JSON object of backend paths, "*" or "perTenant" to {"perSecond": n, "inFlight": n}',
+    },
+    example: `'{"whatsapp/send-template":{"perSecond":20},"*":{"inFlight":200}}'`,
+    binding: "BACKEND_LIMITS",
   },
   alertDeadEvents: {
     kind: "var",

@@ -5,7 +5,7 @@ import {
   type WorkflowStepConfig,
 } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
-import { callBackend } from "../backend/client.ts";
+import { limitedCall, stepWaitMs } from "../backend/limits.ts";
 import type { Env } from "../env.ts";
 import { bounded } from "../events/bounds.ts";
 import { stepsOf } from "../events/catalog.ts";
@@ -19,6 +19,7 @@ import { delayScale } from "../settings/vars.ts";
 import { loadEvent } from "../store/events.ts";
 import { transition } from "../store/transitions.ts";
 import { STEP_RETRY } from "../topology.ts";
+import { RETRY_AFTER, retryMessage, stepConfig } from "./step-config.ts";
 import { STEP_NAMES } from "./step-names.ts";
 
 /**
@@ -29,7 +30,15 @@ import { STEP_NAMES } from "./step-names.ts";
  */
 type StepResult =
   | { ok: true; status: number; unrecorded?: true; cancelled?: true }
-  | { ok: false; reason: string; stopped?: Stop };
+  | { ok: false; reason: string; stopped?: Stop }
+  | Waited;
+
+/**
+ * The call's turn at a backend limit did not come within the step: `attempt` is the attempt
+ * that waited (those before it failed and count against the retry budget; waiting does not).
+ */
+type Waited = { ok: false; reason: string; throttled: number };
+const waited = (r: StepResult): r is Waited => !r.ok && "throttled" in r;
 
 /**
  * Why the row says no further step may run. An instance calls the backend only while the row
@@ -72,9 +81,7 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         // Every attempt looks at the row before it calls: a producer may cancel while the instance
         // sleeps, between steps, between attempts, or while it is still being created (a cancel
         // acknowledged then could not stop an instance that did not exist yet).
-        result = await step.do(STEP_NAMES.call(name), stepConfig(this.env), (ctx) =>
-          this.call(job, name, ctx.attempt, last ? steps.length : undefined),
-        );
+        result = await this.callInTurn(step, job, name, last ? steps.length : undefined);
       } catch (error) {
         const reason = bounded(
           (error instanceof Error ? error.message : String(error)).replace(RETRY_AFTER, ""),
@@ -141,6 +148,22 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     return { status: "delivered", steps: done };
   }
 
+  /**
+   * The step's call, again in a step of its own each time its turn at a backend limit did not
+   * come: waiting is not an attempt, so each turn has the retries the earlier ones left.
+   */
+  private async callInTurn(step: WorkflowStep, job: JobParams, name: string, deliveredSteps?: number) {
+    let failed = 0;
+    for (let turn = 0; ; turn++) {
+      const stepName = turn === 0 ? STEP_NAMES.call(name) : STEP_NAMES.callTurn(name, turn);
+      const result = await step.do(stepName, stepConfig(this.env, STEP_RETRY.limit - failed), (ctx) =>
+        this.call(job, name, ctx.attempt + failed, deliveredSteps),
+      );
+      if (!waited(result)) return result;
+      failed += result.throttled - 1;
+    }
+  }
+
   /** `deliveredSteps`: on the last step, how many steps the delivery receipt accounts for. */
   private async call(
     job: JobParams,
@@ -151,7 +174,16 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     // A failed look fails the attempt: calling without knowing could break an acknowledged cancel.
     const stop = await stopOf(this.env, job.id);
     if (stop !== null) return { ok: false, reason: stop, stopped: stop };
-    const outcome = await callBackend(this.env, job, name);
+    const outcome = await limitedCall(this.env, job, name, stepWaitMs(this.env));
+    if (outcome.kind === "throttled") {
+      log.info("backend.throttled", {
+        eventId: job.id,
+        traceId: job.traceId,
+        step: name,
+        limit: outcome.limit,
+      });
+      return { ok: false, reason: outcome.limit, throttled: attempt };
+    }
     log.info("backend.call", {
       eventId: job.id,
       traceId: job.traceId,
@@ -185,38 +217,4 @@ const deliver = (env: Env, id: string, steps: number) =>
 async function recordDelivery(env: Env, id: string, steps: number): Promise<"delivered" | "cancelled"> {
   if (await deliver(env, id, steps)) return "delivered";
   return (await loadEvent(env.DB, id))?.state === "cancelled" ? "cancelled" : "delivered";
-}
-
-/**
- * Retry-After travels to the delay function inside the error message (errors cross an RPC
- * boundary, custom fields do not). The marker leads the message, so backend text, which only
- * ever follows it, cannot forge one.
- */
-const RETRY_AFTER = /^retry-after (\d+) ms; /;
-
-function retryMessage(step: string, reason: string, afterMs: number | undefined): string {
-  return `${afterMs === undefined ? "" : `retry-after ${afterMs} ms; `}${step} failed: ${reason}`;
-}
-
-export function stepConfig(env: Env): WorkflowStepConfig {
-  const base = STEP_RETRY.delayMs * delayScale(env);
-  return {
-    retries: {
-      limit: STEP_RETRY.limit,
-      backoff: STEP_RETRY.backoff,
-      // Exponential backoff multiplies what this returns by 2^(attempt-1); dividing the
-      // requested wait by the same factor makes the next attempt start no sooner than asked.
-      // It must never throw: the engine fails the step for good on a delay function that
-      // throws (or answers late), which hands the event to the recovery tier a minute later
-      // instead of retrying it in seconds.
-      delay: ({ ctx, error }) => {
-        const message: unknown = (error as { message?: unknown } | undefined)?.message;
-        const asked = Number((typeof message === "string" ? RETRY_AFTER.exec(message)?.[1] : undefined) ?? 0);
-        const attempt = Number.isInteger(ctx?.attempt) && ctx.attempt > 0 ? ctx.attempt : 1;
-        const wait = Math.max(base, asked / 2 ** (attempt - 1));
-        return Number.isFinite(wait) ? wait : base;
-      },
-    },
-    timeout: STEP_RETRY.timeoutMs,
-  };
 }

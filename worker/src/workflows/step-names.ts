@@ -7,6 +7,11 @@ export const STEP_NAMES = {
   delay: "delay",
   /** The backend call: the catalog's step, which is also its path. */
   call: (step: string) => step,
+  /**
+   * The same call again after its turn at a backend limit did not come (`turn` from 1): a step
+   * of its own, since the one before it finished with "throttled" and replays as that.
+   */
+  callTurn: (step: string, turn: number) => `${step} (turn ${turn + 1})`,
   handOver: (step: string) => `hand over ${step}`,
   recordDead: (step: string) => `record dead ${step}`,
   /** Only when the receipt written inside the last call could not be: a step of its own. */

@@ -52,6 +52,9 @@ function Chart({ hours }: { hours: Overview["hours"] }) {
 function Backlog({ backlog }: { backlog: Overview["backlog"] }) {
   return (
     <>
+      <p class="muted">
+        Accepted events not yet delivered: waiting to be created, scheduled, or running in their workflow.
+      </p>
       <div class="cards">
         {PRIORITIES.map((priority) => (
           <div class="card">
@@ -84,6 +87,35 @@ function Backlog({ backlog }: { backlog: Overview["backlog"] }) {
   );
 }
 
+/** Each backend limit's use: calls started, calls that waited their turn, the busiest minute. */
+function Limits({ limits }: { limits: NonNullable<Overview["limits"]> }) {
+  if (limits.length === 0) return <p class="muted">No call has met a limit since the limiter started.</p>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>limit</th>
+          <th>calls</th>
+          <th>waited</th>
+          <th>busiest minute</th>
+          <th>most in flight</th>
+        </tr>
+      </thead>
+      <tbody>
+        {limits.map((l) => (
+          <tr>
+            <td>{l.limit}</td>
+            <td>{l.calls}</td>
+            <td>{l.waited}</td>
+            <td>{l.busiestMinute}</td>
+            <td>{l.peakInFlight}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
   const calls = data.calls.ok + data.calls.failed;
   const rate = calls === 0 ? undefined : data.calls.failed / calls;
@@ -112,6 +144,12 @@ export function OverviewPage({ data, csrf }: { data: Overview; csrf: string }) {
       <Chart hours={data.hours} />
       <h2>Backlog</h2>
       <Backlog backlog={data.backlog} />
+      {data.limits && (
+        <>
+          <h2>Backend limits, last hour</h2>
+          <Limits limits={data.limits} />
+        </>
+      )}
       <h2>Backend</h2>
       <p>
         {rate === undefined ? (

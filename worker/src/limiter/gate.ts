@@ -1,0 +1,199 @@
+import { PRIORITIES, type Priority } from "../events/catalog.ts";
+import type { LimitKey } from "../settings/backend-limits.ts";
+
+/** A backend call that wants to start. */
+export interface Want {
+  eventId: string;
+  priority: Priority;
+  tenant: string;
+  keys: LimitKey[];
+  /** How long an unreleased lease counts as in flight (a caller that died never releases). */
+  leaseMs: number;
+}
+
+export type Grant = { granted: true; lease: string } | { granted: false; limit: string };
+
+interface Waiter {
+  want: Want;
+  resolve: (grant: Grant) => void;
+  /** The first limit it did not fit, for whoever asks why it waits. */
+  blockedBy: string;
+}
+
+/**
+ * A second, as the limits count it: longer than one, so that the way to the backend (a first
+ * call's new connection took 100 ms locally) cannot put two seconds' calls into one as the
+ * backend sees them. The price: a perSecond limit is used to 1/1.15 of it.
+ */
+const SECOND_MS = 1150;
+
+/** The share of every limit bulk calls leave free, so a one-time code is not held behind them. */
+const INTERACTIVE_HEADROOM = 0.1;
+
+/** Per limit, per minute: calls started, calls that had to wait, the most in flight at once. */
+export interface MinuteUse {
+  minute: number;
+  calls: number;
+  waited: number;
+  peakInFlight: number;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MINUTES = 60;
+
+/**
+ * Strict counts for the backend's limits, in one place: calls started in the last second and
+ * calls in flight, per limit. Calls that do not fit wait in turn: interactive ones first, and
+ * within a class tenants in turn (round robin). A waiter that does not fit holds the limits it
+ * waits for against those behind it, so nothing behind it can starve it.
+ */
+export class Gate {
+  private readonly started = new Map<string, number[]>();
+  private readonly leases = new Map<string, { keys: string[]; until: number }>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly turns = new Map<Priority, Map<string, Waiter[]>>(PRIORITIES.map((p) => [p, new Map()]));
+  private readonly use = new Map<string, MinuteUse[]>();
+  private leaseCount = 0;
+
+  /** Starts the call now if it fits, else queues it; `until` ends the wait with a refusal. */
+  ask(want: Want, now: number): { grant: Grant } | { waiter: Promise<Grant>; cancel: () => void } {
+    this.expire(now);
+    const queued = [...this.waiters()].length > 0;
+    if (!queued && this.fits(want, now, new Set())) return { grant: this.start(want, now) };
+    let waiter: Waiter | undefined;
+    const promise = new Promise<Grant>((resolve) => {
+      waiter = { want, resolve, blockedBy: this.blocking(want, now) ?? "its turn" };
+    });
+    const w = waiter as Waiter;
+    const tenants = this.turns.get(want.priority) as Map<string, Waiter[]>;
+    tenants.set(want.tenant, [...(tenants.get(want.tenant) ?? []), w]);
+    for (const { key } of want.keys) this.count(key, now, "waited");
+    this.pump(now);
+    return {
+      waiter: promise,
+      cancel: () => {
+        if (this.drop(w)) w.resolve({ granted: false, limit: w.blockedBy });
+      },
+    };
+  }
+
+  /** The call ended: its place in flight is free for the next. */
+  release(lease: string, now: number): void {
+    const held = this.leases.get(lease);
+    if (!held) return;
+    this.leases.delete(lease);
+    for (const key of held.keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    this.pump(now);
+  }
+
+  /** Grants every waiter that fits now, in turn; answers when a started call leaves a second's window. */
+  pump(now: number): number | undefined {
+    this.expire(now);
+    const held = new Set<string>();
+    for (const waiter of [...this.waiters()]) {
+      if (this.fits(waiter.want, now, held)) {
+        this.drop(waiter);
+        waiter.resolve(this.start(waiter.want, now));
+      } else {
+        waiter.blockedBy = this.blocking(waiter.want, now) ?? waiter.blockedBy;
+        for (const { key } of waiter.want.keys) held.add(key);
+      }
+    }
+    const oldest = [...this.started.values()].flatMap((s) => s.slice(0, 1));
+    return [...this.waiters()].length > 0 && oldest.length > 0 ? Math.min(...oldest) + SECOND_MS : undefined;
+  }
+
+  /** Whether any call waits. */
+  waitingAny(): boolean {
+    return !this.waiters().next().done;
+  }
+
+  /** Why an event waits, while it does. */
+  waitingOn(eventId: string): string | undefined {
+    for (const waiter of this.waiters()) if (waiter.want.eventId === eventId) return waiter.blockedBy;
+    return undefined;
+  }
+
+  /** Each limit's use per minute over the last hour, oldest first. */
+  usage(now: number): Record<string, MinuteUse[]> {
+    const since = Math.floor(now / MINUTE_MS) - HOUR_MINUTES;
+    return Object.fromEntries(
+      [...this.use].map(([key, minutes]) => [key, minutes.filter((m) => m.minute > since)]),
+    );
+  }
+
+  private *waiters(): Generator<Waiter> {
+    for (const priority of PRIORITIES)
+      for (const queue of (this.turns.get(priority) as Map<string, Waiter[]>).values()) yield* queue;
+  }
+
+  /** Takes a waiter out of line; its tenant's next waiter goes to the back of the class's turns. */
+  private drop(waiter: Waiter): boolean {
+    const tenants = this.turns.get(waiter.want.priority) as Map<string, Waiter[]>;
+    const queue = tenants.get(waiter.want.tenant);
+    const at = queue?.indexOf(waiter) ?? -1;
+    if (!queue || at < 0) return false;
+    queue.splice(at, 1);
+    tenants.delete(waiter.want.tenant);
+    if (queue.length > 0) tenants.set(waiter.want.tenant, queue);
+    return true;
+  }
+
+  private fits(want: Want, now: number, held: ReadonlySet<string>): boolean {
+    return want.keys.every((limit) => !held.has(limit.key)) && this.blocking(want, now) === undefined;
+  }
+
+  /** The first limit the call would pass, if it started now. */
+  private blocking(want: Want, now: number): string | undefined {
+    for (const limit of want.keys) {
+      const room = (n: number) =>
+        want.priority === "interactive" ? n : Math.max(1, n - Math.ceil(n * INTERACTIVE_HEADROOM));
+      const second = (this.started.get(limit.key) ?? []).filter((t) => t > now - SECOND_MS).length;
+      if (limit.perSecond !== undefined && second >= room(limit.perSecond))
+        return `${limit.key}: ${limit.perSecond} calls per second`;
+      if (limit.inFlight !== undefined && (this.inFlight.get(limit.key) ?? 0) >= room(limit.inFlight))
+        return `${limit.key}: ${limit.inFlight} calls in flight`;
+    }
+    return undefined;
+  }
+
+  private start(want: Want, now: number): Grant {
+    this.leaseCount += 1;
+    const lease = `${now.toString(36)}-${this.leaseCount}`;
+    this.leases.set(lease, { keys: want.keys.map((k) => k.key), until: now + want.leaseMs });
+    for (const { key } of want.keys) {
+      this.started.set(key, [...(this.started.get(key) ?? []), now]);
+      this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+      this.count(key, now, "calls");
+    }
+    return { granted: true, lease };
+  }
+
+  /** Forgets starts older than a second, and leases whose caller never said it was done. */
+  private expire(now: number): void {
+    for (const [key, stamps] of this.started) {
+      const kept = stamps.filter((t) => t > now - SECOND_MS);
+      if (kept.length === 0) this.started.delete(key);
+      else this.started.set(key, kept);
+    }
+    for (const [lease, held] of this.leases)
+      if (held.until <= now) {
+        this.leases.delete(lease);
+        for (const key of held.keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+      }
+  }
+
+  private count(key: string, now: number, what: "calls" | "waited"): void {
+    const minute = Math.floor(now / MINUTE_MS);
+    const minutes = this.use.get(key) ?? [];
+    let last = minutes.at(-1);
+    if (last?.minute !== minute) {
+      last = { minute, calls: 0, waited: 0, peakInFlight: 0 };
+      minutes.push(last);
+      if (minutes.length > HOUR_MINUTES + 1) minutes.shift();
+      this.use.set(key, minutes);
+    }
+    last[what] += 1;
+    last.peakInFlight = Math.max(last.peakInFlight, this.inFlight.get(key) ?? 0);
+  }
+}
