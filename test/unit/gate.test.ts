@@ -65,7 +65,11 @@ describe("backend limits", () => {
 
   it("starts no more calls in any second than the limit, and counts a lease whose caller died as ended", () => {
     const gate = new Gate();
-    const keys = limitsFor(parseBackendLimits('{"p":{"perSecond":5}}'), "p", "a");
+    const keys = limitsFor(
+      parseBackendLimits('{"email/invitation":{"perSecond":5}}'),
+      "email/invitation",
+      "a",
+    );
     let started = 0;
     for (let i = 0; i < 20; i++)
       if (granted(gate.ask(want(`p${i}`, { keys, priority: "interactive" }), 0))) started++;
@@ -73,10 +77,14 @@ describe("backend limits", () => {
     // A second as the limiter counts it is 1,150 ms, jitter on the way to the backend included.
     expect(gate.pump(1149)).toBe(1150);
     gate.pump(1150);
-    expect(gate.usage(1000)["path p"]?.at(-1)).toMatchObject({ calls: 10, waited: 15 });
+    expect(gate.usage(1000)["path email/invitation"]?.at(-1)).toMatchObject({ calls: 10, waited: 15 });
 
     const flight = new Gate();
-    const one = limitsFor(parseBackendLimits('{"q":{"inFlight":1}}'), "q", "a");
+    const one = limitsFor(
+      parseBackendLimits('{"email/verification":{"inFlight":1}}'),
+      "email/verification",
+      "a",
+    );
     expect(
       granted(flight.ask(want("q1", { keys: one, leaseMs: 100, priority: "interactive" }), 0))?.granted,
     ).toBe(true);
@@ -88,7 +96,11 @@ describe("backend limits", () => {
 
   it("serves interactive calls first and tenants in turn within a class", async () => {
     const gate = new Gate();
-    const keys = limitsFor(parseBackendLimits('{"p":{"inFlight":1}}'), "p", "x");
+    const keys = limitsFor(
+      parseBackendLimits('{"email/invitation":{"inFlight":1}}'),
+      "email/invitation",
+      "x",
+    );
     const first = granted(gate.ask(want("busy", { keys, priority: "interactive" }), 0)) as Grant & {
       granted: true;
     };
@@ -109,14 +121,89 @@ describe("backend limits", () => {
     expect(order).toEqual(["otp", "a1", "b1", "a2", "a3"]);
   });
 
+  it("lets calls on other paths go while one path's calls wait for their limit", () => {
+    const gate = new Gate();
+    const both = parseBackendLimits('{"whatsapp/send-template":{"perSecond":1},"*":{"inFlight":100}}');
+    const whatsapp = limitsFor(both, "whatsapp/send-template", "a");
+    const email = limitsFor(both, "email/verification", "a");
+    expect(granted(gate.ask(want("w1", { keys: whatsapp }), 0))?.granted).toBe(true);
+    expect("waiter" in gate.ask(want("w2", { keys: whatsapp }), 0)).toBe(true);
+    // The waiting one holds its path, not "all calls", which still has room.
+    const asked = gate.ask(want("e1", { keys: email }), 0);
+    expect(gate.waitingOn("e1")).toBeUndefined();
+    expect(gate.waitingOn("w2")).toBe("path whatsapp/send-template: 1 calls per second");
+    expect("waiter" in asked || asked.grant.granted).toBe(true);
+  });
+
+  it("gives tenants one call each in turn when a second's window opens", () => {
+    const gate = new Gate();
+    const keys = limitsFor(
+      parseBackendLimits('{"email/invitation":{"perSecond":4}}'),
+      "email/invitation",
+      "x",
+    );
+    const order: string[] = [];
+    const queue = (id: string, tenant: string) => {
+      const asked = gate.ask(want(id, { keys, tenant, priority: "interactive" }), 0);
+      if ("waiter" in asked) void asked.waiter.then(() => order.push(id));
+      else order.push(id);
+    };
+    for (const id of ["a1", "a2", "a3", "a4"]) queue(id, "a");
+    for (const id of ["a5", "a6", "a7"]) queue(id, "a");
+    for (const id of ["b1", "b2"]) queue(id, "b");
+    gate.pump(1150);
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        expect(order).toEqual(["a1", "a2", "a3", "a4", "a5", "b1", "a6", "b2"]);
+        resolve();
+      }, 0),
+    );
+  });
+
+  it("counts, after a restart, the calls started before it, and writes each call through", () => {
+    const written: string[] = [];
+    const journal = {
+      started: (c: { lease: string }) => written.push(`started ${c.lease}`),
+      released: (lease: string) => written.push(`released ${lease}`),
+    };
+    const keys = limitsFor(
+      parseBackendLimits('{"email/invitation":{"inFlight":2,"perSecond":3}}'),
+      "email/invitation",
+      "a",
+    );
+    const first = new Gate(journal);
+    const a = granted(first.ask(want("a", { keys, priority: "interactive" }), 0)) as Grant & {
+      granted: true;
+    };
+    const b = granted(first.ask(want("b", { keys, priority: "interactive" }), 0)) as Grant & {
+      granted: true;
+    };
+    first.release(a.lease, 10);
+    expect(written).toEqual([`started ${a.lease}`, `started ${b.lease}`, `released ${a.lease}`]);
+    // The limiter restarts: b is still in flight, and both started in this second.
+    const earlier = [
+      { lease: a.lease, keys: ["path email/invitation", "tenant a"], at: 0, until: 10_000, released: true },
+      { lease: b.lease, keys: ["path email/invitation", "tenant a"], at: 0, until: 10_000, released: false },
+    ];
+    const second = new Gate(journal, earlier);
+    expect(granted(second.ask(want("c", { keys, priority: "interactive" }), 20))?.granted).toBe(true);
+    expect(second.waitingOn("c")).toBeUndefined();
+    second.ask(want("d", { keys, priority: "interactive" }), 30);
+    expect(second.waitingOn("d")).toBe("path email/invitation: 3 calls per second");
+  });
+
   it("says which limit a refused call waited for", async () => {
     const gate = new Gate();
-    const keys = limitsFor(parseBackendLimits('{"p":{"inFlight":1}}'), "p", "a");
+    const keys = limitsFor(
+      parseBackendLimits('{"email/invitation":{"inFlight":1}}'),
+      "email/invitation",
+      "a",
+    );
     gate.ask(want("holder", { keys, priority: "interactive" }), 0);
     const asked = gate.ask(want("late", { keys }), 0);
     if (!("waiter" in asked)) throw new Error("expected to wait");
     asked.cancel();
-    expect(await asked.waiter).toEqual({ granted: false, limit: "path p: 1 calls in flight" });
+    expect(await asked.waiter).toEqual({ granted: false, limit: "path email/invitation: 1 calls in flight" });
     expect(gate.waitingOn("late")).toBeUndefined();
   });
 });

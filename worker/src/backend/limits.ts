@@ -14,6 +14,9 @@ export interface Throttled {
   limit: string;
 }
 
+/** How long a call waits before saying its turn did not come when the limiter cannot be asked. */
+const UNAVAILABLE_PAUSE_MS = 5_000;
+
 /** A call's lease outlives the call by this much: a caller that died frees its place after it. */
 const LEASE_MARGIN_MS = 5_000;
 
@@ -68,6 +71,8 @@ export async function limitedCall(
       eventId: job.id,
       error: error instanceof Error ? error.message : "unknown",
     });
+    // Not at once: a limiter that is down (or restarting) must not be asked again in a loop.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, UNAVAILABLE_PAUSE_MS)));
     return { kind: "throttled", limit: "the limiter could not be reached" };
   }
   try {

@@ -30,6 +30,22 @@ const SECOND_MS = 1150;
 /** The share of every limit bulk calls leave free, so a one-time code is not held behind them. */
 const INTERACTIVE_HEADROOM = 0.1;
 
+/** A started call as it is kept, so a restarted limiter still counts the calls before it. */
+export interface StartedCall {
+  lease: string;
+  keys: string[];
+  at: number;
+  /** Until when it counts as in flight, unless released sooner. */
+  until: number;
+  released: boolean;
+}
+
+/** Where started calls are written through to (the Durable Object's own storage). */
+export interface Journal {
+  started(call: StartedCall): void;
+  released(lease: string): void;
+}
+
 /** Per limit, per minute: calls started, calls that had to wait, the most in flight at once. */
 export interface MinuteUse {
   minute: number;
@@ -54,6 +70,20 @@ export class Gate {
   private readonly turns = new Map<Priority, Map<string, Waiter[]>>(PRIORITIES.map((p) => [p, new Map()]));
   private readonly use = new Map<string, MinuteUse[]>();
   private leaseCount = 0;
+
+  /** `earlier`: the calls a previous run of the limiter started, still in their second or in flight. */
+  private readonly journal: Journal | undefined;
+
+  constructor(journal?: Journal, earlier: readonly StartedCall[] = []) {
+    this.journal = journal;
+    for (const call of earlier) {
+      for (const key of call.keys) this.started.set(key, [...(this.started.get(key) ?? []), call.at]);
+      if (!call.released) {
+        this.leases.set(call.lease, { keys: call.keys, until: call.until });
+        for (const key of call.keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+      }
+    }
+  }
 
   /** Starts the call now if it fits, else queues it; `until` ends the wait with a refusal. */
   ask(want: Want, now: number): { grant: Grant } | { waiter: Promise<Grant>; cancel: () => void } {
@@ -83,6 +113,7 @@ export class Gate {
     if (!held) return;
     this.leases.delete(lease);
     for (const key of held.keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    this.journal?.released(lease);
     this.pump(now);
   }
 
@@ -95,8 +126,11 @@ export class Gate {
         this.drop(waiter);
         waiter.resolve(this.start(waiter.want, now));
       } else {
-        waiter.blockedBy = this.blocking(waiter.want, now) ?? waiter.blockedBy;
-        for (const { key } of waiter.want.keys) held.add(key);
+        // It holds only the limits that are full for it: what it waits for, nobody behind it
+        // takes; a limit with room for it stays open to calls that need only that one.
+        const full = this.full(waiter.want, now);
+        waiter.blockedBy = full[0]?.why ?? waiter.blockedBy;
+        for (const { key } of full) held.add(key);
       }
     }
     const oldest = [...this.started.values()].flatMap((s) => s.slice(0, 1));
@@ -122,9 +156,13 @@ export class Gate {
     );
   }
 
+  /** Every waiter in turn: by class, then one per tenant at a time, tenants in their turn order. */
   private *waiters(): Generator<Waiter> {
-    for (const priority of PRIORITIES)
-      for (const queue of (this.turns.get(priority) as Map<string, Waiter[]>).values()) yield* queue;
+    for (const priority of PRIORITIES) {
+      const queues = [...(this.turns.get(priority) as Map<string, Waiter[]>).values()].map((q) => [...q]);
+      for (let round = 0; queues.some((q) => round < q.length); round++)
+        for (const queue of queues) if (round < queue.length) yield queue[round] as Waiter;
+    }
   }
 
   /** Takes a waiter out of line; its tenant's next waiter goes to the back of the class's turns. */
@@ -140,27 +178,34 @@ export class Gate {
   }
 
   private fits(want: Want, now: number, held: ReadonlySet<string>): boolean {
-    return want.keys.every((limit) => !held.has(limit.key)) && this.blocking(want, now) === undefined;
+    return want.keys.every((limit) => !held.has(limit.key)) && this.full(want, now).length === 0;
   }
 
   /** The first limit the call would pass, if it started now. */
   private blocking(want: Want, now: number): string | undefined {
-    for (const limit of want.keys) {
-      const room = (n: number) =>
-        want.priority === "interactive" ? n : Math.max(1, n - Math.ceil(n * INTERACTIVE_HEADROOM));
+    return this.full(want, now)[0]?.why;
+  }
+
+  /** The limits the call would pass if it started now, and how to say why. */
+  private full(want: Want, now: number): { key: string; why: string }[] {
+    const room = (n: number) =>
+      want.priority === "interactive" ? n : Math.max(1, n - Math.ceil(n * INTERACTIVE_HEADROOM));
+    return want.keys.flatMap((limit) => {
       const second = (this.started.get(limit.key) ?? []).filter((t) => t > now - SECOND_MS).length;
       if (limit.perSecond !== undefined && second >= room(limit.perSecond))
-        return `${limit.key}: ${limit.perSecond} calls per second`;
+        return [{ key: limit.key, why: `${limit.key}: ${limit.perSecond} calls per second` }];
       if (limit.inFlight !== undefined && (this.inFlight.get(limit.key) ?? 0) >= room(limit.inFlight))
-        return `${limit.key}: ${limit.inFlight} calls in flight`;
-    }
-    return undefined;
+        return [{ key: limit.key, why: `${limit.key}: ${limit.inFlight} calls in flight` }];
+      return [];
+    });
   }
 
   private start(want: Want, now: number): Grant {
     this.leaseCount += 1;
-    const lease = `${now.toString(36)}-${this.leaseCount}`;
-    this.leases.set(lease, { keys: want.keys.map((k) => k.key), until: now + want.leaseMs });
+    const lease = `${now.toString(36)}-${this.leaseCount}-${Math.random().toString(36).slice(2, 8)}`;
+    const keys = want.keys.map((k) => k.key);
+    this.leases.set(lease, { keys, until: now + want.leaseMs });
+    this.journal?.started({ lease, keys, at: now, until: now + want.leaseMs, released: false });
     for (const { key } of want.keys) {
       this.started.set(key, [...(this.started.get(key) ?? []), now]);
       this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);

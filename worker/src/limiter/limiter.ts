@@ -1,21 +1,62 @@
 import { DurableObject } from "cloudflare:workers";
-import { Gate, type Grant, type MinuteUse, type Want } from "./gate.ts";
+import type { Env } from "../env.ts";
+import { Gate, type Grant, type MinuteUse, type StartedCall, type Want } from "./gate.ts";
 
 /** How often waiters are looked at again while some wait (a lease may expire unreleased). */
 const LOOK_AGAIN_MS = 250;
+/** How long a started call's row is kept: past the longest second a limit counts. */
+const KEEP_MS = 2_000;
 /** How long an event's refusal is remembered, for `/status` to say why it waits. */
 const REMEMBER_MS = 120_000;
 
 /**
  * The stack's one place that counts calls to the backend (a Durable Object: one instance, one
  * thread, so every count is strict across all isolates). Callers wait here, up to `waitMs`, for
- * their turn; what it holds is in memory only, and a restart (a deploy) forgets the calls then
- * in flight: for at most one backend timeout they are not counted.
+ * their turn. Every started call is also written to the object's own SQLite storage (one row,
+ * marked when it ends, gone once it no longer counts), so a restart (a deploy, an eviction)
+ * still counts the calls started before it.
  */
-export class BackendLimiter extends DurableObject {
-  private readonly gate = new Gate();
+export class BackendLimiter extends DurableObject<Env> {
+  private readonly gate: Gate;
   private readonly refused = new Map<string, { limit: string; at: number }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS calls (lease TEXT PRIMARY KEY, keys TEXT NOT NULL, at INTEGER NOT NULL,
+         until INTEGER NOT NULL, released INTEGER NOT NULL DEFAULT 0)`,
+    );
+    const now = Date.now();
+    this.forget(now);
+    const earlier = this.sql
+      .exec<{ lease: string; keys: string; at: number; until: number; released: number }>(
+        "SELECT lease, keys, at, until, released FROM calls",
+      )
+      .toArray()
+      .map((r): StartedCall => ({ ...r, keys: JSON.parse(r.keys) as string[], released: r.released === 1 }));
+    this.gate = new Gate(
+      {
+        started: (call) =>
+          this.sql.exec(
+            "INSERT INTO calls (lease, keys, at, until) VALUES (?, ?, ?, ?)",
+            call.lease,
+            JSON.stringify(call.keys),
+            call.at,
+            call.until,
+          ),
+        released: (lease) => this.sql.exec("UPDATE calls SET released = 1 WHERE lease = ?", lease),
+      },
+      earlier,
+    );
+  }
+
+  /** Drops the rows that no longer count: ended (or past their lease) and out of their second. */
+  private forget(now: number): void {
+    this.sql.exec("DELETE FROM calls WHERE at <= ? AND (released = 1 OR until <= ?)", now - KEEP_MS, now);
+  }
 
   /** Starts a call when it fits every limit it names, waiting at most `waitMs` for it. */
   async acquire(want: Want, waitMs: number): Promise<Grant> {
@@ -47,6 +88,7 @@ export class BackendLimiter extends DurableObject {
 
   /** Looks at the waiters again when the oldest start leaves its second, or soon anyway. */
   private schedule(): void {
+    this.forget(Date.now());
     if (this.timer !== undefined) return;
     const next = this.gate.pump(Date.now());
     if (next === undefined && !this.gate.waitingAny()) return;

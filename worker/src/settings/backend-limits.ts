@@ -1,5 +1,9 @@
 import * as z from "zod";
+import { EVENT_NAMES, stepsOf } from "../events/catalog.ts";
 import { ConfigError } from "./config-error.ts";
+
+/** Every backend path the catalog calls: a limit on any other would hold nothing. */
+const PATHS = new Set(EVENT_NAMES.flatMap((name) => stepsOf(name)));
 
 /** One limit: calls started per second, calls in flight at once, or both. */
 const Limit = z
@@ -15,7 +19,7 @@ export type Limit = z.infer<typeof Limit>;
  * call together, `perTenant` for each tenant's calls (events without one count as one tenant).
  * A call waits until it fits every limit that applies to it.
  */
-const BackendLimits = z.record(z.string().min(1).max(200), Limit);
+const BackendLimits = z.record(z.string(), Limit);
 export type BackendLimits = z.infer<typeof BackendLimits>;
 
 /** A limit as the limiter counts it: its key names what it limits. */
@@ -38,6 +42,13 @@ export function parseBackendLimits(text: string): BackendLimits {
       `BACKEND_LIMITS: ${issue?.path.join(".") || "value"}: ${issue?.message ?? "invalid"}`,
     );
   }
+  const unknown = Object.keys(parsed.data).find(
+    (key) => key !== "*" && key !== "perTenant" && !PATHS.has(key),
+  );
+  if (unknown !== undefined)
+    throw new ConfigError(
+      `BACKEND_LIMITS: ${unknown} is no backend path of the catalog (nor "*" or "perTenant")`,
+    );
   return parsed.data;
 }
 

@@ -160,7 +160,8 @@ export abstract class JobWorkflow extends WorkflowEntrypoint<Env, JobParams> {
         this.call(job, name, ctx.attempt + failed, deliveredSteps),
       );
       if (!waited(result)) return result;
-      failed += result.throttled - 1;
+      // `throttled` is the attempt that waited, counted from the first turn's first.
+      failed = result.throttled - 1;
     }
   }
 
