@@ -15,7 +15,7 @@ import { BENCH_TOKEN } from "./runtimes.ts";
  * the same on an idle system, and where the small tenant's bulk finished against the big one's.
  * The worker runs as `npm run dev` runs it (local Workflows engine, the reconciler every minute);
  * FLOW_BACKEND=process puts the reference backend in a process of its own. Writes
- * test/bench/results/flow.{json,md}.
+ * test/bench/results/flow.{json,md} (flow-backend-process.{json,md} with the backend apart).
  */
 const scale = Number(process.env.FLOW_SCALE ?? 1);
 const sizes: FlowSizes = {
@@ -110,7 +110,8 @@ const markdown = [
 
 const results = join(import.meta.dirname, "results");
 await mkdir(results, { recursive: true });
-await writeFile(join(results, "flow.json"), `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(join(results, "flow.md"), markdown);
-console.log(`\n${markdown}\nwrote test/bench/results/flow.{json,md} in ${r.seconds} s`);
+const file = backend.mode === "process" ? "flow-backend-process" : "flow";
+await writeFile(join(results, `${file}.json`), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(join(results, `${file}.md`), markdown);
+console.log(`\n${markdown}\nwrote test/bench/results/${file}.{json,md} in ${r.seconds} s`);
 if (r.loaded.missing > 0 || r.limitPeaks.some((p) => p.busiestSecond > p.limit)) process.exitCode = 1;

@@ -11,7 +11,8 @@ export interface Want {
   leaseMs: number;
 }
 
-export type Grant = { granted: true; lease: string } | { granted: false; limit: string };
+/** `at`: when the call was let start, so a caller that got the answer late can tell. */
+export type Grant = { granted: true; lease: string; at: number } | { granted: false; limit: string };
 
 interface Waiter {
   want: Want;
@@ -69,6 +70,8 @@ export class Gate {
   private readonly inFlight = new Map<string, number>();
   private readonly turns = new Map<Priority, Map<string, Waiter[]>>(PRIORITIES.map((p) => [p, new Map()]));
   private readonly use = new Map<string, MinuteUse[]>();
+  /** Per perSecond limit, the least time between two starts: a second's calls spread over it. */
+  private readonly spacing = new Map<string, number>();
   private leaseCount = 0;
 
   /** `earlier`: the calls a previous run of the limiter started, still in their second or in flight. */
@@ -133,8 +136,17 @@ export class Gate {
         for (const { key } of full) held.add(key);
       }
     }
-    const oldest = [...this.started.values()].flatMap((s) => s.slice(0, 1));
-    return [...this.waiters()].length > 0 && oldest.length > 0 ? Math.min(...oldest) + SECOND_MS : undefined;
+    if (!this.waitingAny()) return undefined;
+    // The next moment a count can change: a start leaves its second, or a spacing runs out.
+    const moments = [...this.started].flatMap(([key, stamps]) => {
+      const last = stamps.at(-1) as number;
+      const gap = this.spacing.get(key);
+      return [
+        (stamps[0] as number) + SECOND_MS,
+        ...(gap !== undefined && last + gap > now ? [last + gap] : []),
+      ];
+    });
+    return moments.length > 0 ? Math.min(...moments) : undefined;
   }
 
   /** Whether any call waits. */
@@ -191,8 +203,12 @@ export class Gate {
     const room = (n: number) =>
       want.priority === "interactive" ? n : Math.max(1, n - Math.ceil(n * INTERACTIVE_HEADROOM));
     return want.keys.flatMap((limit) => {
-      const second = (this.started.get(limit.key) ?? []).filter((t) => t > now - SECOND_MS).length;
-      if (limit.perSecond !== undefined && second >= room(limit.perSecond))
+      const stamps = this.started.get(limit.key) ?? [];
+      const second = stamps.filter((t) => t > now - SECOND_MS).length;
+      const gap = limit.perSecond === undefined ? 0 : SECOND_MS / limit.perSecond;
+      if (limit.perSecond !== undefined) this.spacing.set(limit.key, gap);
+      const tooSoon = stamps.length > 0 && now - (stamps.at(-1) as number) < gap;
+      if (limit.perSecond !== undefined && (second >= room(limit.perSecond) || tooSoon))
         return [{ key: limit.key, why: `${limit.key}: ${limit.perSecond} calls per second` }];
       if (limit.inFlight !== undefined && (this.inFlight.get(limit.key) ?? 0) >= room(limit.inFlight))
         return [{ key: limit.key, why: `${limit.key}: ${limit.inFlight} calls in flight` }];
@@ -211,7 +227,7 @@ export class Gate {
       this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
       this.count(key, now, "calls");
     }
-    return { granted: true, lease };
+    return { granted: true, lease, at: now };
   }
 
   /** Forgets starts older than a second, and leases whose caller never said it was done. */
