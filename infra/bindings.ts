@@ -66,7 +66,9 @@ export function scriptBindings(
     { type: "queue", name: QUEUES.recovery.binding, queueName: names.recoveryQueue },
     { type: "d1", name: DATABASE.binding, id: databaseId },
     { type: "version_metadata", name: VERSION_METADATA.binding },
-    { type: "durable_object_namespace", name: LIMITER.binding, className: LIMITER.className },
+    ...(limitsBackend(config)
+      ? [{ type: "durable_object_namespace", name: LIMITER.binding, className: LIMITER.className }]
+      : []),
     ...(Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => ({
       type: "ratelimit",
       name: RATE_LIMITS[name].binding,
@@ -83,6 +85,12 @@ export function scriptBindings(
     ...optionalSecrets(config).map(([name, text]) => ({ type: "secret_text", name, text })),
   ];
 }
+
+/**
+ * Whether the stack limits its backend: only then does its script hold the limiter (a Durable
+ * Object, and the migration that creates its class), so a stack without limits deploys as before.
+ */
+export const limitsBackend = (config: StackConfig) => config.backendLimits.trim() !== "{}";
 
 /** The secrets a stack may leave unset; each is bound only when set. */
 function optionalSecrets(config: StackConfig): [string, pulumi.Output<string>][] {
@@ -104,7 +112,6 @@ export function expectedBindingNames(): string[] {
     QUEUES.recovery.binding,
     DATABASE.binding,
     VERSION_METADATA.binding,
-    LIMITER.binding,
     ...Object.values(RATE_LIMITS).map((limit) => limit.binding),
     ...vars,
     SECRETS.authToken,

@@ -12,7 +12,7 @@ import {
   WORKFLOW_KINDS,
   WORKFLOWS,
 } from "../worker/src/topology.ts";
-import { scriptBindings, workerUrl } from "./bindings.ts";
+import { limitsBackend, scriptBindings, workerUrl } from "./bindings.ts";
 import type { StackConfig } from "./config.ts";
 import { cloudflareApiToken, D1Migrations } from "./d1-migrations.ts";
 import { stackNames } from "./names.ts";
@@ -103,8 +103,10 @@ export function declareStack(config: StackConfig, bundle: Bundle) {
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: DEPLOYED_COMPATIBILITY_FLAGS,
       bindings: scriptBindings(config, names, database.uuid),
-      // The limiter's class, created once with SQLite storage (Cloudflare's default for new classes).
-      migrations: { newTag: LIMITER.tag, newSqliteClasses: [LIMITER.className] },
+      // The limiter's class, created with SQLite storage (Cloudflare's default for new classes).
+      ...(limitsBackend(config)
+        ? { migrations: { newTag: LIMITER.tag, newSqliteClasses: [LIMITER.className] } }
+        : {}),
       observability: { enabled: true, headSamplingRate: config.logSamplingPercent / 100 },
     },
     { ...durable, dependsOn: [recoveryQueue, deadLetterQueue, database, migrations] },

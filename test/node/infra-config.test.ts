@@ -77,15 +77,21 @@ describe("stack config", () => {
     expect(await classes((c) => (c.eventPriorities = moved))).toBe(moved);
   });
 
-  it("binds the backend limiter and creates its class with SQLite storage", async () => {
-    const script = inputs(await runStack("dev"), "workersScript:WorkersScript")[0] as Inputs;
-    const bindings = script.bindings as Inputs[];
+  it("binds the backend limiter and creates its class only in a stack that limits its backend", async () => {
+    const script = async (change?: (c: Record<string, string>) => void) =>
+      inputs(await runStack("dev", change), "workersScript:WorkersScript")[0] as Inputs;
+    const plain = await script();
+    expect((plain.bindings as Inputs[]).some((b) => b.name === "BACKEND_LIMITER")).toBe(false);
+    expect(plain.migrations).toBeUndefined();
+    const limits = '{"whatsapp/send-template":{"perSecond":20}}';
+    const limited = await script((c) => (c.backendLimits = limits));
+    const bindings = limited.bindings as Inputs[];
     expect(bindings.find((b) => b.name === "BACKEND_LIMITER")).toMatchObject({
       type: "durable_object_namespace",
       className: "BackendLimiter",
     });
-    expect(script.migrations).toEqual({ newTag: "v1", newSqliteClasses: ["BackendLimiter"] });
-    expect(bindings.find((b) => b.name === "BACKEND_LIMITS")?.text).toBe("{}");
+    expect(limited.migrations).toEqual({ newTag: "v1", newSqliteClasses: ["BackendLimiter"] });
+    expect(bindings.find((b) => b.name === "BACKEND_LIMITS")?.text).toBe(limits);
   });
 
   it("gives every stack its own rate-limit namespaces, overridable in stack config", async () => {

@@ -24,7 +24,8 @@ export type Env = Workflows &
   RateLimits &
   Secrets &
   Vars & { [K in (typeof DATABASE)["binding"]]: D1Database } & {
-    [K in (typeof LIMITER)["binding"]]: DurableObjectNamespace<BackendLimiter>;
+    /** Only in a stack that limits its backend (and always locally). */
+    [K in (typeof LIMITER)["binding"]]?: DurableObjectNamespace<BackendLimiter>;
   } & {
     /** Optional: a stack deployed before it was bound starts alerting from its first check. */
     [K in (typeof VERSION_METADATA)["binding"]]?: WorkerVersionMetadata;

@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
 import { WORKERD_BUILD } from "../../build.ts";
-import { WORKFLOWS } from "../../src/topology.ts";
+import { LIMITER, WORKFLOWS } from "../../src/topology.ts";
 
 export interface FaultsBundle {
   /** Absolute path of the wrapper module, next to the worker bundle it imports. */
@@ -10,7 +10,7 @@ export interface FaultsBundle {
   mainModule: "faults.js";
   /** The real bundle's module name, as the wrapper imports it. */
   workerModule: "worker.js";
-  /** Names the wrapper exports: `default` and every Workflow class. */
+  /** Names the wrapper exports: `default`, every Workflow class and the limiter's. */
   exports: string[];
 }
 
@@ -35,7 +35,7 @@ export async function bundleFaultsWrapper(workerPath: string): Promise<FaultsBun
     ],
   });
   const exports = Object.values(result.metafile.outputs)[0]?.exports ?? [];
-  const missing = ["default", ...Object.values(WORKFLOWS).map((w) => w.className)].filter(
+  const missing = ["default", LIMITER.className, ...Object.values(WORKFLOWS).map((w) => w.className)].filter(
     (name) => !exports.includes(name),
   );
   if (missing.length > 0) throw new Error(`The platform-fault wrapper does not export ${missing.join(", ")}`);

@@ -148,3 +148,5 @@ export const EmailWorkflow = withFaults(WORKFLOWS.email.className);
 export const NotificationWorkflow = withFaults(WORKFLOWS.notification.className);
 export const PaymentWorkflow = withFaults(WORKFLOWS.payment.className);
 export const WhatsappWorkflow = withFaults(WORKFLOWS.whatsapp.className);
+/** The backend limiter, as it is: it holds no binding the faults wrap (it calls nothing). */
+export const BackendLimiter = real.BackendLimiter;

@@ -38,7 +38,12 @@ function keysFor(env: Env, job: JobParams, step: string): LimitKey[] {
 /** Whether the stack limits its backend at all (the limiter is asked only then). */
 export const hasLimits = (env: Env) => (env.BACKEND_LIMITS ?? VARS.BACKEND_LIMITS).trim() !== "{}";
 
-export const limiterOf = (env: Env) => env[LIMITER.binding].get(env[LIMITER.binding].idFromName("backend"));
+/** The stack's one limiter; throws (and the caller fails closed) when the stack has none bound. */
+export function limiterOf(env: Env) {
+  const namespace = env[LIMITER.binding];
+  if (!namespace) throw new Error(`${LIMITER.binding} is not bound: BACKEND_LIMITS needs the limiter`);
+  return namespace.get(namespace.idFromName("backend"));
+}
 
 /**
  * Calls the backend once the call fits the stack's limits, waiting at most `waitMs` for its
@@ -54,7 +59,6 @@ export async function limitedCall(
 ): Promise<Outcome | Throttled> {
   const keys = keysFor(env, job, step);
   if (keys.length === 0) return callBackend(env, job, step);
-  const limiter = limiterOf(env);
   const want = {
     eventId: job.id,
     priority: isEventName(job.name) ? priorityOf(env, job.name as EventName) : "bulk",
@@ -64,7 +68,9 @@ export async function limitedCall(
   } as const;
   const until = Date.now() + waitMs;
   let lease: string;
+  let limiter: ReturnType<typeof limiterOf>;
   try {
+    limiter = limiterOf(env);
     for (;;) {
       const grant = await limiter.acquire(want, Math.max(1, until - Date.now()));
       if (!grant.granted) return { kind: "throttled", limit: grant.limit };

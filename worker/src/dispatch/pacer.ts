@@ -80,11 +80,11 @@ export class Pacer {
         const now = Date.now();
         while (this.stamps.length > 0 && (this.stamps[0] as number) <= now - 1000) this.stamps.shift();
         const room = this.roomFor(lane.priority);
-        // What is free now, if that is worth a call: interactive work takes any of it, bulk at
-        // least a quarter of its room (else a trickle of codes, never letting the window empty,
-        // would keep a whole chunk from ever fitting).
+        // What is free now, if that is worth a call: interactive work an eighth of its room (a
+        // lone code at once), bulk a quarter (else a trickle of codes, never letting the window
+        // empty, would keep a whole chunk from ever fitting). Less would mean many tiny calls.
         const free = room - this.stamps.length;
-        const least = lane.priority === "interactive" ? 1 : Math.min(waiter.n, Math.ceil(room / 4));
+        const least = Math.min(waiter.n, Math.ceil(room / (lane.priority === "interactive" ? 8 : 4)));
         const granted = Math.min(waiter.n, room, Math.max(free, 0));
         if (granted >= least) {
           for (let i = 0; i < granted; i++) this.stamps.push(now);

@@ -1,5 +1,6 @@
 import { PRIORITIES, type Priority } from "../events/catalog.ts";
 import type { LimitKey } from "../settings/backend-limits.ts";
+import { type MinuteUse, Usage } from "./usage.ts";
 
 /** A backend call that wants to start. */
 export interface Want {
@@ -47,17 +48,6 @@ export interface Journal {
   released(lease: string): void;
 }
 
-/** Per limit, per minute: calls started, calls that had to wait, the most in flight at once. */
-export interface MinuteUse {
-  minute: number;
-  calls: number;
-  waited: number;
-  peakInFlight: number;
-}
-
-const MINUTE_MS = 60_000;
-const HOUR_MINUTES = 60;
-
 /**
  * Strict counts for the backend's limits, in one place: calls started in the last second and
  * calls in flight, per limit. Calls that do not fit wait in turn: interactive ones first, and
@@ -69,7 +59,7 @@ export class Gate {
   private readonly leases = new Map<string, { keys: string[]; until: number }>();
   private readonly inFlight = new Map<string, number>();
   private readonly turns = new Map<Priority, Map<string, Waiter[]>>(PRIORITIES.map((p) => [p, new Map()]));
-  private readonly use = new Map<string, MinuteUse[]>();
+  private readonly use = new Usage();
   /** Per perSecond limit, the least time between two starts: a second's calls spread over it. */
   private readonly spacing = new Map<string, number>();
   private leaseCount = 0;
@@ -162,10 +152,7 @@ export class Gate {
 
   /** Each limit's use per minute over the last hour, oldest first. */
   usage(now: number): Record<string, MinuteUse[]> {
-    const since = Math.floor(now / MINUTE_MS) - HOUR_MINUTES;
-    return Object.fromEntries(
-      [...this.use].map(([key, minutes]) => [key, minutes.filter((m) => m.minute > since)]),
-    );
+    return this.use.lastHour(now);
   }
 
   /** Every waiter in turn: by class, then one per tenant at a time, tenants in their turn order. */
@@ -245,16 +232,6 @@ export class Gate {
   }
 
   private count(key: string, now: number, what: "calls" | "waited"): void {
-    const minute = Math.floor(now / MINUTE_MS);
-    const minutes = this.use.get(key) ?? [];
-    let last = minutes.at(-1);
-    if (last?.minute !== minute) {
-      last = { minute, calls: 0, waited: 0, peakInFlight: 0 };
-      minutes.push(last);
-      if (minutes.length > HOUR_MINUTES + 1) minutes.shift();
-      this.use.set(key, minutes);
-    }
-    last[what] += 1;
-    last.peakInFlight = Math.max(last.peakInFlight, this.inFlight.get(key) ?? 0);
+    this.use.count(key, now, what, this.inFlight.get(key) ?? 0);
   }
 }

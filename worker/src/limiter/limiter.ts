@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
-import { Gate, type Grant, type MinuteUse, type StartedCall, type Want } from "./gate.ts";
+import { Gate, type Grant, type StartedCall, type Want } from "./gate.ts";
+import type { MinuteUse } from "./usage.ts";
 
 /** How often waiters are looked at again while some wait (a lease may expire unreleased). */
 const LOOK_AGAIN_MS = 250;
