@@ -122,7 +122,7 @@ describe("creation lanes", () => {
     createdAt: "2026-01-01T00:00:00Z",
   });
 
-  it("splits by workflow, class and tenant, interactive first, keeping order within a lane", () => {
+  it("splits by workflow, class and tenant, interactive first, then the shortest, keeping order within a lane", () => {
     const jobs = [
       job("n1", "notification/create", "a"),
       job("c1", "email/cart-recovery", "a"),
@@ -138,8 +138,8 @@ describe("creation lanes", () => {
       "email/interactive/a:r1",
       "email/interactive/:r2",
       "notification/bulk/a:n1",
-      "email/bulk/a:c1,c2",
       "notification/bulk/b:n2",
+      "email/bulk/a:c1,c2",
     ]);
   });
 

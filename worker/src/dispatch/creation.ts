@@ -51,12 +51,10 @@ export async function createInstances(
   },
 ): Promise<CreationReport> {
   const report: CreationReport = { started: [], released: [], rateLimited: false };
-  // Every lane waits for its own turn at once: the pacer decides who goes first.
-  await Promise.all(
-    lanes(jobs, (name) => priorityOf(env, name)).map((lane) =>
-      createLane(env, lane, by, report, { claimedUntil, mayExist }),
-    ),
-  );
+  // One lane after another, interactive ones first: the pacer decides between requests (and
+  // between a request and the reconciler) whose lane goes next.
+  for (const lane of lanes(jobs, (name) => priorityOf(env, name)))
+    await createLane(env, lane, by, report, { claimedUntil, mayExist });
   // A dispatch request's claim is the rows' having no due time yet; a reconciler's is its end.
   await settle(env, jobs, report, by, (id) => (by === "dispatch" ? null : (claims?.get(id) ?? claimedUntil)));
   return report;

@@ -9,8 +9,12 @@ export interface Lane {
 
 interface Waiter {
   n: number;
+  /** When it came to the front: one that waited there a while takes whatever is free. */
+  front?: number;
   /** After this it no longer wants its turn (and, if its request is gone, cannot say so). */
   until: number;
+  /** When it last looked: a live waiter looks at least every LOOK_AGAIN_MS. */
+  seen: number;
   /** Wakes the waiter to look again (it became first, or the window may have room). */
   wake?: () => void;
 }
@@ -20,6 +24,15 @@ interface Waiter {
  * campaign fills the window finds room at once instead of waiting for the window to move on.
  */
 const INTERACTIVE_HEADROOM = 0.1;
+
+/**
+ * A waiter that has not looked for this long is gone (its request ended or was cancelled, and
+ * its timers with it): it is dropped, so it cannot hold the front of the line until its time.
+ */
+const GONE_AFTER_MS = 2_000;
+
+/** How long a waiter waits for a whole chunk before it takes what is free. */
+const PATIENCE_MS = 1_000;
 
 /** How long a waiter sleeps before looking again even if nobody woke it: a lost wake only delays. */
 const LOOK_AGAIN_MS = 250;
@@ -64,13 +77,14 @@ export class Pacer {
    * or 0 when `until` passes first.
    */
   async take(n: number, lane: Lane, until: number): Promise<number> {
-    const waiter: Waiter = { n: Math.max(1, n), until };
+    const waiter: Waiter = { n: Math.max(1, n), until, seen: Date.now() };
     const tenants = this.turns.get(lane.priority) as Map<string, Waiter[]>;
     const queue = tenants.get(lane.tenant);
     if (queue) queue.push(waiter);
     else tenants.set(lane.tenant, [waiter]);
     this.first()?.wake?.();
     for (;;) {
+      waiter.seen = Date.now();
       if (!this.holds(lane, waiter)) {
         this.first()?.wake?.();
         return 0;
@@ -80,11 +94,19 @@ export class Pacer {
         const now = Date.now();
         while (this.stamps.length > 0 && (this.stamps[0] as number) <= now - 1000) this.stamps.shift();
         const room = this.roomFor(lane.priority);
-        // What is free now, if that is worth a call: interactive work an eighth of its room (a
-        // lone code at once), bulk a quarter (else a trickle of codes, never letting the window
-        // empty, would keep a whole chunk from ever fitting). Less would mean many tiny calls.
+        waiter.front ??= now;
+        // A whole chunk when it fits (fewer, fuller calls); interactive work also takes an eighth
+        // of its room at once (a lone code never waits for a window), and a waiter that has waited
+        // a second takes whatever is free (a trickle of codes that never lets the window empty
+        // cannot keep a bulk chunk out for good).
         const free = room - this.stamps.length;
-        const least = Math.min(waiter.n, Math.ceil(room / (lane.priority === "interactive" ? 8 : 4)));
+        const whole = Math.min(waiter.n, room);
+        const least =
+          now - waiter.front >= PATIENCE_MS
+            ? 1
+            : lane.priority === "interactive"
+              ? Math.min(whole, Math.ceil(room / 8))
+              : whole;
         const granted = Math.min(waiter.n, room, Math.max(free, 0));
         if (granted >= least) {
           for (let i = 0; i < granted; i++) this.stamps.push(now);
@@ -127,14 +149,15 @@ export class Pacer {
 
   /**
    * The waiter whose turn it is: the highest class's tenant at the front of its turn order.
-   * Waiters past their time are dropped on the way: one whose request ended cannot leave itself.
+   * Waiters past their time, or gone quiet, are dropped on the way: one whose request ended
+   * cannot leave itself.
    */
   private first(): Waiter | undefined {
     const now = Date.now();
     for (const priority of PRIORITIES) {
       const tenants = this.turns.get(priority) as Map<string, Waiter[]>;
       for (const [tenant, queue] of tenants) {
-        const live = queue.filter((w) => w.until >= now);
+        const live = queue.filter((w) => w.until >= now && w.seen >= now - GONE_AFTER_MS);
         if (live.length === 0) tenants.delete(tenant);
         else {
           if (live.length < queue.length) queue.splice(0, queue.length, ...live);
